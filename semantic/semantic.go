@@ -1,0 +1,120 @@
+// Package semantic is semproc's domain: the cache policy, the router, cache
+// partitions and the vector store contract, with the in-process store. It is
+// pure Go: it knows nothing of gRPC, Envoy, Redis or any provider's JSON.
+package semantic
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Embedder turns text into a vector. Implementations are safe for
+// concurrent use and return vectors of one fixed dimension.
+type Embedder interface {
+	Embed(ctx context.Context, text string) ([]float32, error)
+}
+
+// InputLimiter is implemented by embedders that read only a prefix of long
+// input (the local model reads 128 tokens). A window that does not fit is
+// served by the exact layer only: two long prompts that share their first
+// tokens must never match semantically.
+type InputLimiter interface {
+	Fits(text string) bool
+}
+
+// Message is one turn of a conversation as a Format sees it.
+type Message struct {
+	Role string
+	// Text is the message's text content; the text parts of a content array
+	// are joined with a newline.
+	Text string
+	// NonText is set when the message carries images, audio, files or any
+	// other part that is not text.
+	NonText bool
+}
+
+// Request is what a Format extracts from a request body: everything the
+// cache and the router need, and nothing of the wire format.
+type Request struct {
+	// API names the wire format ("openai", "anthropic"); it is part of the
+	// cache partition.
+	API   string
+	Model string
+	// Window is the text embedded for the cache (see Window).
+	Window string
+	// Bypass, when not empty, says why the request cannot be cached (for
+	// example non-text content in the window). Routing still applies.
+	Bypass string
+	// Fingerprint is a hex hash of everything in the body that changes the
+	// answer, except the window and the model.
+	Fingerprint string
+	// RouteText is the last user message's text, compared with the routing
+	// targets' descriptions.
+	RouteText string
+	Stream    bool
+	// IncludeUsage asks a replayed stream for a usage chunk (OpenAI
+	// stream_options.include_usage).
+	IncludeUsage bool
+}
+
+// Partition is the set of values an entry must share with a request to be
+// served to it. Every field is a hex hash, so stores can index them as tags
+// with no escaping.
+type Partition struct {
+	Model       string
+	API         string
+	Scope       string
+	Fingerprint string
+}
+
+// Entry is one stored completion.
+type Entry struct {
+	// ID is the hex sha256 of the partition and the window: the exact layer
+	// finds an entry by it without a vector search.
+	ID        string
+	Partition Partition
+	Window    string
+	// Vector is nil for windows the embedder cannot read whole: such entries
+	// are found by the exact layer only.
+	Vector []float32
+	// Completion is the Format's stored record, opaque to the cache.
+	Completion []byte
+	// Tokens is the completion's output token count, for metrics.
+	Tokens   int
+	StoredAt time.Time
+	TTL      time.Duration
+}
+
+// Match is an entry found by a lookup.
+type Match struct {
+	Entry
+	// Key is the entry's full store key, shown in X-Cache-Key.
+	Key string
+	// Distance is the cosine distance to the query vector; 0 for the exact
+	// layer.
+	Distance  float64
+	ExpiresAt time.Time
+}
+
+// Query is a vector search restricted to one partition.
+type Query struct {
+	Partition   Partition
+	Vector      []float32
+	MaxDistance float64
+	// NotBefore, when not zero, excludes entries stored before it
+	// (Cache-Control: max-age on the request).
+	NotBefore time.Time
+}
+
+// VectorStore keeps entries and finds them. Get and Search return (nil, nil)
+// when nothing matches; an error always means the store failed, never a
+// miss.
+type VectorStore interface {
+	Get(ctx context.Context, p Partition, id string) (*Match, error)
+	Search(ctx context.Context, q Query) (*Match, error)
+	Put(ctx context.Context, e Entry) error
+}
+
+// ErrDimension is returned when a vector has the wrong number of components.
+var ErrDimension = errors.New("vector dimension mismatch")
