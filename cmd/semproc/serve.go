@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/semproc/semproc/extproc"
+)
+
+// listening is told the bound addresses once both listeners are up; tests
+// use it with ":0" addresses.
+type listening func(grpcAddr, adminAddr string)
+
+func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, up listening) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stdout)
+	tel, err := newTelemetry(ctx, getenv)
+	if err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	// Background work (store start-up checks, probes, route embedding)
+	// lives until the process drains.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	c, err := build(bg, cfg, log, tel)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = c.close() }()
+	metrics, err := extproc.NewMetrics(tel.meter)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	o := extproc.Options{
+		Formats: c.formats, Cache: c.cache, ScopeHeaders: cfg.CacheScopeHeaders, ModelHeader: cfg.RoutingModelHeader,
+		Countback: cfg.CacheMessageCountback, MaxBody: cfg.MaxRequestBytes, MaxCapture: cfg.MaxResponseBytes,
+		LookupTimeout: cfg.LookupTimeout, StoreTimeout: cfg.StoreTimeout,
+		Logger: log, Tracer: tel.tracer, Metrics: metrics,
+	}
+	if c.router != nil {
+		o.Router = c.router
+	}
+	ext, err := extproc.New(o)
+	if err != nil {
+		return err
+	}
+
+	grpcLis, err := net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("SEMPROC_GRPC_ADDR: %w", err)
+	}
+	adminLis, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		_ = grpcLis.Close()
+		return fmt.Errorf("SEMPROC_ADMIN_ADDR: %w", err)
+	}
+	gs := newGRPCServer(cfg)
+	extprocv3.RegisterExternalProcessorServer(gs, ext)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	var draining atomic.Bool
+	setServing := func(ok bool) {
+		s := healthpb.HealthCheckResponse_SERVING
+		if !ok {
+			s = healthpb.HealthCheckResponse_NOT_SERVING
+		}
+		hs.SetServingStatus("", s)
+		hs.SetServingStatus(extprocv3.ExternalProcessor_ServiceDesc.ServiceName, s)
+	}
+	setServing(true)
+	admin := &http.Server{Handler: adminMux(tel.metrics, &draining, c), ReadHeaderTimeout: 5 * time.Second}
+
+	errc := make(chan error, 2)
+	go func() { errc <- gs.Serve(grpcLis) }()
+	go func() { errc <- admin.Serve(adminLis) }()
+	log.Info("semproc serving", "grpc", grpcLis.Addr().String(), "admin", adminLis.Addr().String(),
+		"embeddings", cfg.EmbeddingsProvider, "vectordb", cfg.VectorDB, "cache", cfg.CacheEnabled, "routing", c.router != nil)
+	if up != nil {
+		up(grpcLis.Addr().String(), adminLis.Addr().String())
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	// Drain: readiness fails first so Envoy and kubelet stop sending, then
+	// open streams finish, then pending writes and telemetry flush.
+	log.Info("draining", "delay", cfg.DrainDelay)
+	draining.Store(true)
+	setServing(false)
+	if serveErr == nil {
+		time.Sleep(cfg.DrainDelay)
+	}
+	stopped := make(chan struct{})
+	go func() { gs.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(cfg.ShutdownTimeout):
+		log.Warn("streams still open after the shutdown timeout; closing them")
+		gs.Stop()
+	}
+	flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	err = errors.Join(ext.WaitForWrites(flush), admin.Shutdown(flush), tel.shutdown(flush))
+	stopBG()
+	log.Info("stopped")
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) && !errors.Is(serveErr, grpc.ErrServerStopped) {
+		return serveErr
+	}
+	return err
+}
+
+// newGRPCServer is tuned for Envoy: one long-lived HTTP/2 connection
+// carries a stream per request, prompts can be many MiB, and idle
+// connections are kept alive rather than re-dialled.
+func newGRPCServer(cfg Config) *grpc.Server {
+	msg := cfg.MaxRequestBytes + 1<<20 // the body plus headers and framing
+	return grpc.NewServer(
+		grpc.MaxRecvMsgSize(msg),
+		grpc.MaxSendMsgSize(msg),
+		grpc.MaxConcurrentStreams(10_000),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		// Envoy pings idle connections; refusing its pings would make the
+		// server close them with GOAWAY.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+	)
+}
+
+func adminMux(metrics http.Handler, draining *atomic.Bool, c *components) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		// Ready as long as streams can be processed: a dependency that is
+		// down is fail-open service, reported but not failing readiness.
+		body := map[string]any{"status": "serving", "dependencies": c.dependencies()}
+		code := http.StatusOK
+		if draining.Load() {
+			body["status"], code = "draining", http.StatusServiceUnavailable
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(body)
+	})
+	mux.Handle("GET /metrics", metrics)
+	return mux
+}
+
+// dependencies describe each dependency's state for /readyz.
+func (c *components) dependencies() map[string]string {
+	state := func(err error) string {
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return "ok"
+	}
+	deps := map[string]string{"embeddings": state(c.observed.state())}
+	if c.cache != nil {
+		deps["store"] = state(c.store.ready())
+	}
+	if c.router != nil {
+		deps["routing"] = state(c.router.Ready())
+	}
+	return deps
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	o := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, o))
+	}
+	return slog.New(slog.NewJSONHandler(w, o))
+}

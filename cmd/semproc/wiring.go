@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/semproc/semproc/extproc"
+	"github.com/semproc/semproc/providers/anthropic"
+	"github.com/semproc/semproc/providers/embeddings"
+	"github.com/semproc/semproc/providers/local"
+	"github.com/semproc/semproc/providers/openai"
+	redisstore "github.com/semproc/semproc/providers/redis"
+	"github.com/semproc/semproc/semantic"
+)
+
+// localModelName names the built-in model in store namespaces.
+const localModelName = "use-lite-0.2.0"
+
+// components are semproc's parts, wired from a Config; serve, explain and
+// eval share them so they behave the same.
+type components struct {
+	observed *observedEmbedder
+	embedder semantic.Embedder // cached and observed
+	store    *deferredStore
+	cache    *semantic.Cache // nil when the cache is off
+	router   *semantic.Router
+	formats  extproc.Formats
+	closers  []func() error
+}
+
+func (c *components) close() error {
+	var errs []error
+	for _, f := range c.closers {
+		errs = append(errs, f())
+	}
+	return errors.Join(errs...)
+}
+
+// build wires the parts. Only bad configuration fails it: a provider or a
+// store that is down makes requests Failed until it comes back.
+func build(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry) (*components, error) {
+	base, dims, err := newEmbedder(cfg)
+	if err != nil {
+		return nil, err
+	}
+	observed, err := newObservedEmbedder(base, tel)
+	if err != nil {
+		return nil, err
+	}
+	c := &components{
+		observed: observed,
+		embedder: semantic.NewEmbeddingCache(observed, 4096),
+		store:    &deferredStore{},
+		formats:  extproc.Formats{Chat: openai.Chat{}, Completions: openai.Completions{}, Messages: anthropic.Messages{}},
+	}
+	if cfg.CacheEnabled {
+		c.cache, err = semantic.NewCache(semantic.CacheOptions{
+			Embedder: c.embedder, Store: observedStore{next: c.store, tracer: tel.tracer},
+			Threshold: threshold(cfg.CacheDistanceThreshold, defaultCacheThreshold(cfg)),
+			TTL:       cfg.CacheTTL, Dimensions: dims,
+		})
+		if err != nil {
+			return nil, &configError{err}
+		}
+		openStore := func(ctx context.Context, dims int) error {
+			s, closer, err := newStore(ctx, cfg, dims, log)
+			if err != nil {
+				return err
+			}
+			c.store.set(s)
+			c.closers = append(c.closers, closer)
+			return nil
+		}
+		if dims > 0 {
+			if err := openStore(ctx, dims); err != nil {
+				return nil, &configError{err}
+			}
+		} else {
+			go probeDimensions(ctx, c.embedder, cfg.EmbeddingsTimeout, log, openStore)
+		}
+	}
+	if c.router, err = newRouter(ctx, cfg, c.embedder, log); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func newEmbedder(cfg Config) (semantic.Embedder, int, error) {
+	if cfg.EmbeddingsProvider == "local" {
+		dir, err := modelDir(cfg)
+		if err != nil {
+			return nil, 0, &configError{err}
+		}
+		e, err := local.Load(dir)
+		if err != nil {
+			return nil, 0, &configError{fmt.Errorf("SEMPROC_EMBEDDINGS_MODEL_DIR: %w", err)}
+		}
+		return e, local.Dimensions, nil
+	}
+	key, err := readSecret(cfg.EmbeddingsAPIKey, cfg.EmbeddingsAPIKeyFile, "SEMPROC_EMBEDDINGS_API_KEY_FILE")
+	if err != nil {
+		return nil, 0, err
+	}
+	o := embeddings.Options{
+		URL: cfg.EmbeddingsURL, Model: cfg.EmbeddingsModel, APIKey: key, APIVersion: cfg.EmbeddingsAPIVersion,
+		Dimensions: cfg.EmbeddingsDimensions, Timeout: cfg.EmbeddingsTimeout,
+	}
+	var e semantic.Embedder
+	switch cfg.EmbeddingsProvider {
+	case "openai":
+		e, err = embeddings.NewOpenAI(o)
+	case "azure":
+		e, err = embeddings.NewAzure(o)
+	default:
+		e, err = embeddings.NewOllama(o)
+	}
+	if err != nil {
+		return nil, 0, &configError{fmt.Errorf("SEMPROC_EMBEDDINGS_*: %w", err)}
+	}
+	return e, cfg.EmbeddingsDimensions, nil
+}
+
+// embeddingModel names the embeddings model, for store namespaces.
+func embeddingModel(cfg Config) string {
+	switch {
+	case cfg.EmbeddingsProvider == "local":
+		return localModelName
+	case cfg.EmbeddingsModel != "":
+		return cfg.EmbeddingsModel
+	case cfg.EmbeddingsProvider == "azure":
+		if u, err := url.Parse(cfg.EmbeddingsURL); err == nil {
+			return "azure-" + path.Base(u.Path)
+		}
+	case cfg.EmbeddingsProvider == "ollama":
+		return embeddings.DefaultOllamaModel
+	}
+	return embeddings.DefaultOpenAIModel
+}
+
+func newStore(ctx context.Context, cfg Config, dims int, log *slog.Logger) (semantic.VectorStore, func() error, error) {
+	model := embeddingModel(cfg)
+	if cfg.VectorDB == "memory" {
+		m, err := semantic.NewMemory(semantic.MemoryOptions{
+			Namespace: "memory:" + redisstore.Slug(model) + ":" + fmt.Sprint(dims), MaxEntries: cfg.MemoryMaxEntries, Dimensions: dims,
+		})
+		return m, func() error { return nil }, err
+	}
+	password, err := readSecret(cfg.RedisPassword, cfg.RedisPasswordFile, "SEMPROC_REDIS_PASSWORD_FILE")
+	if err != nil {
+		return nil, nil, err
+	}
+	sentinelPassword, err := readSecret("", cfg.RedisSentinelPasswordFile, "SEMPROC_REDIS_SENTINEL_PASSWORD_FILE")
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := redisstore.New(ctx, redisstore.Options{
+		URL: cfg.RedisURL, Password: password, TLSCAFile: cfg.RedisTLSCAFile,
+		SentinelMaster: cfg.RedisSentinelMaster, SentinelPassword: sentinelPassword, Cluster: cfg.RedisCluster, Addrs: cfg.RedisAddrs,
+		Storage: redisstore.Storage(cfg.RedisStorage), Query: redisstore.QueryMode(cfg.RedisQuery),
+		Model: model, Dimension: dims, Timeout: cfg.RedisTimeout, DialTimeout: cfg.RedisDialTimeout, PoolSize: cfg.RedisPoolSize,
+		Logger: log.With("component", "redis"),
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("SEMPROC_REDIS_*: %w", err)
+	}
+	return s, s.Close, nil
+}
+
+// probeDimensions learns a remote model's vector size with one call,
+// retried in the background while the provider fails; requests are Failed
+// until then.
+func probeDimensions(ctx context.Context, e semantic.Embedder, timeout time.Duration, log *slog.Logger, open func(context.Context, int) error) {
+	for wait := time.Second; ; wait = min(wait*2, time.Minute) {
+		pctx, cancel := context.WithTimeout(ctx, timeout)
+		v, err := e.Embed(pctx, "semproc dimension probe")
+		cancel()
+		if err == nil {
+			if err = open(ctx, len(v)); err == nil {
+				log.Info("embeddings dimension learnt", "dimensions", len(v))
+				return
+			}
+		}
+		log.Warn("embeddings dimension probe failed; retrying", "error", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// deferredStore stands in for the store until it can be opened.
+type deferredStore struct {
+	s atomic.Pointer[semantic.VectorStore]
+}
+
+var errStoreNotOpen = errors.New("store not open yet: the embeddings dimension is still unknown")
+
+func (d *deferredStore) set(s semantic.VectorStore) { d.s.Store(&s) }
+
+func (d *deferredStore) get() (semantic.VectorStore, error) {
+	p := d.s.Load()
+	if p == nil {
+		return nil, errStoreNotOpen
+	}
+	return *p, nil
+}
+
+func (d *deferredStore) Get(ctx context.Context, p semantic.Partition, id string) (*semantic.Match, error) {
+	s, err := d.get()
+	if err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, p, id)
+}
+
+func (d *deferredStore) Search(ctx context.Context, q semantic.Query) (*semantic.Match, error) {
+	s, err := d.get()
+	if err != nil {
+		return nil, err
+	}
+	return s.Search(ctx, q)
+}
+
+func (d *deferredStore) Put(ctx context.Context, e semantic.Entry) error {
+	s, err := d.get()
+	if err != nil {
+		return err
+	}
+	return s.Put(ctx, e)
+}
+
+// ready reports the store's state for /readyz.
+func (d *deferredStore) ready() error {
+	s, err := d.get()
+	if err != nil {
+		return err
+	}
+	if r, ok := s.(interface{ Ready() error }); ok {
+		return r.Ready()
+	}
+	return nil
+}
+
+func newRouter(ctx context.Context, cfg Config, e semantic.Embedder, log *slog.Logger) (*semantic.Router, error) {
+	doc := []byte(cfg.Routes)
+	if cfg.RoutesFile != "" {
+		b, err := os.ReadFile(cfg.RoutesFile)
+		if err != nil {
+			return nil, &configError{fmt.Errorf("SEMPROC_ROUTES_FILE: %w", err)}
+		}
+		doc = b
+	}
+	if strings.TrimSpace(string(doc)) == "" {
+		return nil, nil
+	}
+	targets, err := semantic.ParseTargets(doc)
+	if err != nil {
+		return nil, &configError{fmt.Errorf("routing targets: %w", err)}
+	}
+	r, err := semantic.NewRouter(semantic.RouterOptions{
+		Targets: targets, Embedder: e, Threshold: threshold(cfg.RoutingDistanceThreshold, defaultRoutingThreshold(cfg)),
+		Mode: cfg.RoutingMode, Logger: log.With("component", "router"),
+	})
+	if err != nil {
+		return nil, &configError{fmt.Errorf("routing: %w", err)}
+	}
+	r.Start(ctx)
+	return r, nil
+}
+
+func threshold(set *float64, def float64) float64 {
+	if set != nil {
+		return *set
+	}
+	return def
+}
+
+// defaultCacheThreshold is calibrated per embedder: distances are not
+// comparable across models.
+func defaultCacheThreshold(cfg Config) float64 {
+	return 0.1
+}
+
+func defaultRoutingThreshold(cfg Config) float64 {
+	return 0.5
+}

@@ -1,0 +1,159 @@
+package extproc
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+
+	"github.com/semproc/semproc/semantic"
+)
+
+// plan is what the request phase decided to do to the request.
+type plan struct {
+	// hit, when set, answers the request from the cache.
+	hit        *extprocv3.ProcessingResponse
+	headers    headerSet
+	body       []byte // the rewritten body; nil when unchanged
+	clearRoute bool
+}
+
+// decide parses the body, routes it and asks the cache, in that order: the
+// cache partition uses the effective model.
+func (st *stream) decide(ctx context.Context) plan {
+	var p plan
+	if st.s.o.Cache != nil {
+		// The upstream must answer in plain text for the answer to be
+		// stored; a hit is always sent uncompressed.
+		p.headers = p.headers.del("accept-encoding")
+	}
+	req, err := st.ep.format.ParseRequest(st.body, st.s.o.Countback)
+	if err != nil {
+		st.log.Debug("request body not understood; passing through", "error", err)
+		st.result = semantic.Result{Status: semantic.StatusBypass, Reason: "body is not a " + st.ep.format.API() + " request"}
+		return p
+	}
+	st.req = req
+	if st.ep.model != "" {
+		req.Model = st.ep.model
+	}
+	if st.routes() {
+		p = st.applyRoute(ctx, p)
+	}
+	st.model = req.Model
+	if st.s.o.Cache == nil {
+		return p
+	}
+	cc := parseCacheControl(st.headers["cache-control"])
+	if cc.noStore {
+		st.result = semantic.Result{Status: semantic.StatusBypass, Reason: "request Cache-Control: no-store"}
+		return p
+	}
+	start := time.Now()
+	st.result = st.s.o.Cache.Get(ctx, semantic.Lookup{
+		Request: req, Scope: st.scope(), NoCache: cc.noCache,
+		MaxAge: cc.maxAge, HasMaxAge: cc.hasMaxAge,
+	})
+	st.s.o.Metrics.lookup.Record(ctx, time.Since(start).Seconds())
+	switch st.result.Status {
+	case semantic.StatusFailed:
+		st.s.o.Metrics.failure(ctx, "lookup")
+		st.log.Warn("cache lookup failed; going upstream", "error", st.result.Err)
+	case semantic.StatusHit:
+		p.hit = st.hitReply(ctx)
+	}
+	return p
+}
+
+func (st *stream) routes() bool { return st.s.o.Router != nil && st.ep.routable }
+
+// applyRoute sets the effective model in the body and in the routing
+// header, and clears Envoy's route cache in the same reply so the header is
+// routed on.
+func (st *stream) applyRoute(ctx context.Context, p plan) plan {
+	ctx, span := st.s.o.Tracer.Start(ctx, "semproc.route")
+	defer span.End()
+	req := st.req
+	d := st.s.o.Router.Route(ctx, req.API, req.Model, req.RouteText)
+	if d.Err != nil {
+		st.s.o.Metrics.failure(ctx, "route")
+		st.log.Warn("routing fell back", "error", d.Err)
+	}
+	st.route = d.Target
+	if d.Model != "" && d.Model != req.Model {
+		body, err := st.ep.format.SetModel(st.body, d.Model)
+		if err != nil {
+			st.s.o.Metrics.failure(ctx, "route")
+			st.log.Warn("could not rewrite the model; request keeps its own", "error", err)
+		} else {
+			p.body, st.body, req.Model = body, body, d.Model
+		}
+	}
+	if req.Model != "" {
+		p.headers = p.headers.add(st.s.o.ModelHeader, req.Model)
+	}
+	p.clearRoute = true
+	return p
+}
+
+// scope hashes the configured credential headers: one tenant's entries are
+// never served to another.
+func (st *stream) scope() string {
+	var values []string
+	for _, name := range st.s.o.ScopeHeaders {
+		if v, ok := st.headers[name]; ok {
+			values = append(values, name, v)
+		}
+	}
+	return semantic.Scope(values)
+}
+
+// hitReply renders a cache hit as Envoy's immediate response; a record that
+// cannot be replayed turns the hit into a failure, and the request goes
+// upstream.
+func (st *stream) hitReply(ctx context.Context) *extprocv3.ProcessingResponse {
+	m := st.result.Match
+	reply, err := st.ep.format.Replay(m.Completion, st.req)
+	if err != nil {
+		st.s.o.Metrics.failure(ctx, "replay")
+		st.log.Error("stored completion cannot be replayed; going upstream", "key", m.Key, "error", err)
+		st.result = semantic.Result{Status: semantic.StatusFailed, Reason: "stored completion unreadable", Err: err}
+		return nil
+	}
+	st.s.o.Metrics.distance.Record(ctx, m.Distance)
+	st.s.o.Metrics.tokensServed.Add(ctx, int64(m.Tokens))
+	now := time.Now()
+	h := st.responseHeaders().
+		add("x-cache-key", m.Key).
+		add("x-cache-ttl", strconv.FormatInt(int64(max(m.ExpiresAt.Sub(now), 0)/time.Second), 10)).
+		add("age", strconv.FormatInt(int64(max(now.Sub(m.StoredAt), 0)/time.Second), 10)).
+		add("x-cache-distance", semantic.FormatDistance(m.Distance, st.result.Exact))
+	return immediateReply(h, reply.ContentType, reply.Body, metadata(st.metadata()))
+}
+
+// responseHeaders are the headers every handled response carries.
+func (st *stream) responseHeaders() headerSet {
+	var h headerSet
+	if st.s.o.Cache != nil && st.result.Status != "" {
+		h = h.add("x-cache-status", string(st.result.Status))
+	}
+	if st.routes() && st.req != nil {
+		route := st.route
+		if route == "" {
+			route = "none"
+		}
+		h = h.add("x-semproc-route", route).add("x-semproc-model", st.model)
+	}
+	return h
+}
+
+// metadata is what Envoy's access log can print of this request.
+func (st *stream) metadata() map[string]string {
+	md := map[string]string{"cache_status": string(st.result.Status), "route": st.route, "model": st.model}
+	if m := st.result.Match; m != nil {
+		md["cache_key"] = m.Key
+		md["distance"] = semantic.FormatDistance(m.Distance, st.result.Exact)
+	}
+	return md
+}

@@ -1,0 +1,259 @@
+package extproc
+
+import (
+	"context"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+
+	"github.com/semproc/semproc/semantic"
+)
+
+// phase is where a stream stands; it alone decides which message semproc
+// acts on. Anything out of phase gets the neutral reply of its type, so
+// Envoy always receives exactly the reply it waits for.
+type phase int
+
+const (
+	phaseRequestHeaders  phase = iota
+	phaseRequestBody           // a handled request: collecting its body
+	phaseResponseHeaders       // waiting to annotate the response
+	phaseResponseBody          // capturing a response worth storing
+	phasePassThrough           // nothing more to do: neutral replies
+)
+
+// stream is the state of one HTTP request's ext_proc stream.
+type stream struct {
+	s       *Server
+	ctx     context.Context
+	log     *slog.Logger
+	started time.Time
+	phase   phase
+
+	// The body modes Envoy announced in protocol_config.
+	requestDuplex, responseDuplex bool
+	// heldHeaders is set while a FULL_DUPLEX_STREAMED request's headers
+	// reply is held back until the body is complete.
+	heldHeaders bool
+	// partialBody is set when a request body came in several replied-to
+	// chunks (STREAMED): it can be read but no longer rewritten.
+	partialBody bool
+
+	ep      endpoint
+	headers map[string]string
+	body    []byte
+
+	// The outcome, for headers, metadata, metrics and the log line.
+	handled bool
+	req     *semantic.Request
+	result  semantic.Result
+	route   string
+	model   string
+	capture Capture
+	ttl     time.Duration
+}
+
+func newStream(s *Server, ctx context.Context) *stream {
+	return &stream{s: s, ctx: ctx, log: s.o.Logger, started: time.Now()}
+}
+
+// handleSafely turns a panic into a logged, counted pass-through: one bad
+// request must never take the process or the stream down.
+func (st *stream) handleSafely(req *extprocv3.ProcessingRequest) (out []*extprocv3.ProcessingResponse) {
+	defer func() {
+		if r := recover(); r != nil {
+			st.log.Error("panic while processing a message; passing the request through", "panic", r, "stack", string(debug.Stack()))
+			st.s.o.Metrics.failure(st.ctx, "panic")
+			st.phase = phasePassThrough
+			out = st.passThrough(req)
+		}
+	}()
+	return st.handle(req)
+}
+
+func (st *stream) handle(req *extprocv3.ProcessingRequest) []*extprocv3.ProcessingResponse {
+	switch m := req.Request.(type) {
+	case *extprocv3.ProcessingRequest_RequestHeaders:
+		if st.phase == phaseRequestHeaders {
+			return st.onRequestHeaders(req.GetProtocolConfig(), m.RequestHeaders)
+		}
+	case *extprocv3.ProcessingRequest_RequestBody:
+		if st.phase == phaseRequestBody {
+			return st.onRequestBody(m.RequestBody)
+		}
+	case *extprocv3.ProcessingRequest_RequestTrailers:
+		// With FULL_DUPLEX_STREAMED, trailers can be what ends the body.
+		if st.phase == phaseRequestBody && st.requestDuplex {
+			return append(st.endRequestBody(false), trailersReply(true))
+		}
+	case *extprocv3.ProcessingRequest_ResponseHeaders:
+		if st.phase == phaseResponseHeaders {
+			return st.onResponseHeaders(m.ResponseHeaders)
+		}
+	case *extprocv3.ProcessingRequest_ResponseBody:
+		if st.phase == phaseResponseBody {
+			return st.onResponseBody(m.ResponseBody)
+		}
+	}
+	return st.passThrough(req)
+}
+
+// passThrough is the neutral reply to any message: let it go on unchanged.
+// In FULL_DUPLEX_STREAMED every body reply must carry the body itself, so
+// the body is echoed, together with anything held back.
+func (st *stream) passThrough(req *extprocv3.ProcessingRequest) []*extprocv3.ProcessingResponse {
+	switch m := req.Request.(type) {
+	case *extprocv3.ProcessingRequest_RequestHeaders:
+		st.phase = phasePassThrough
+		return []*extprocv3.ProcessingResponse{requestHeadersReply(&extprocv3.CommonResponse{}, skipAll())}
+	case *extprocv3.ProcessingRequest_RequestBody:
+		if !st.requestDuplex {
+			return []*extprocv3.ProcessingResponse{requestBodyReply(&extprocv3.CommonResponse{})}
+		}
+		var out []*extprocv3.ProcessingResponse
+		if st.heldHeaders {
+			out = append(out, requestHeadersReply(&extprocv3.CommonResponse{}, nil))
+			st.heldHeaders = false
+		}
+		held := append(st.body, m.RequestBody.GetBody()...)
+		st.body = nil
+		return append(out, streamedBody(held, m.RequestBody.GetEndOfStream(), true)...)
+	case *extprocv3.ProcessingRequest_RequestTrailers:
+		return []*extprocv3.ProcessingResponse{trailersReply(true)}
+	case *extprocv3.ProcessingRequest_ResponseHeaders:
+		return []*extprocv3.ProcessingResponse{responseHeadersReply(&extprocv3.CommonResponse{}, nil, nil)}
+	case *extprocv3.ProcessingRequest_ResponseBody:
+		if st.responseDuplex {
+			return streamedBody(m.ResponseBody.GetBody(), m.ResponseBody.GetEndOfStream(), false)
+		}
+		return []*extprocv3.ProcessingResponse{responseBodyReply()}
+	default:
+		return []*extprocv3.ProcessingResponse{trailersReply(false)}
+	}
+}
+
+func (st *stream) onRequestHeaders(pc *extprocv3.ProtocolConfiguration, h *extprocv3.HttpHeaders) []*extprocv3.ProcessingResponse {
+	st.requestDuplex = pc.GetRequestBodyMode() == filterv3.ProcessingMode_FULL_DUPLEX_STREAMED
+	st.responseDuplex = pc.GetResponseBodyMode() == filterv3.ProcessingMode_FULL_DUPLEX_STREAMED
+	st.headers = headerMap(h.GetHeaders())
+	if id := st.headers["x-request-id"]; id != "" {
+		st.log = st.log.With("request_id", id)
+	}
+	ep, ok := st.s.o.Formats.classify(st.headers[":method"], st.headers[":path"])
+	if !ok {
+		st.phase = phasePassThrough
+		return []*extprocv3.ProcessingResponse{requestHeadersReply(&extprocv3.CommonResponse{}, skipAll())}
+	}
+	st.ep, st.handled = ep, true
+	if h.GetEndOfStream() {
+		st.result = semantic.Result{Status: semantic.StatusBypass, Reason: "request has no body"}
+		st.phase = phaseResponseHeaders
+		return []*extprocv3.ProcessingResponse{requestHeadersReply(&extprocv3.CommonResponse{}, nil)}
+	}
+	st.phase = phaseRequestBody
+	if st.requestDuplex {
+		// Held until the body is complete: routing may rewrite headers.
+		st.heldHeaders = true
+		return nil
+	}
+	return []*extprocv3.ProcessingResponse{requestHeadersReply(&extprocv3.CommonResponse{}, nil)}
+}
+
+func (st *stream) onRequestBody(b *extprocv3.HttpBody) []*extprocv3.ProcessingResponse {
+	if len(st.body)+len(b.GetBody()) > st.s.o.MaxBody {
+		// Too large to parse: stop holding anything and pass through.
+		st.result = semantic.Result{Status: semantic.StatusBypass, Reason: "request body over the parse limit"}
+		st.phase = phaseResponseHeaders
+		return st.passThrough(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: b}})
+	}
+	st.body = append(st.body, b.GetBody()...)
+	if b.GetEndOfStream() {
+		return st.endRequestBody(true)
+	}
+	if st.requestDuplex {
+		return nil
+	}
+	// A STREAMED request body: each chunk needs its reply now.
+	st.partialBody = true
+	return []*extprocv3.ProcessingResponse{requestBodyReply(&extprocv3.CommonResponse{})}
+}
+
+// endRequestBody decides the request (route, then cache) and answers:
+// an immediate response for a hit, else the request's mutations.
+func (st *stream) endRequestBody(eos bool) []*extprocv3.ProcessingResponse {
+	ctx, cancel := context.WithTimeout(st.ctx, st.s.o.LookupTimeout)
+	defer cancel()
+	ctx, span := st.s.o.Tracer.Start(ctx, "semproc.request_body")
+	defer span.End()
+	plan := st.decide(ctx)
+	st.phase = phaseResponseHeaders
+	if plan.hit != nil {
+		st.phase = phasePassThrough
+		return []*extprocv3.ProcessingResponse{plan.hit}
+	}
+	body := st.body
+	if plan.body != nil {
+		body = plan.body
+	}
+	st.body = nil
+	if st.requestDuplex {
+		// Envoy drops content-length itself in this mode.
+		out := []*extprocv3.ProcessingResponse{requestHeadersReply(common(plan.headers, plan.clearRoute), nil)}
+		st.heldHeaders = false
+		return append(out, streamedBody(body, eos, true)...)
+	}
+	if plan.body != nil && !st.partialBody {
+		c := withBody(plan.headers, plan.body)
+		c.ClearRouteCache = plan.clearRoute
+		return []*extprocv3.ProcessingResponse{requestBodyReply(c)}
+	}
+	return []*extprocv3.ProcessingResponse{requestBodyReply(common(plan.headers, plan.clearRoute))}
+}
+
+// finish writes the request's log line and counts it, once.
+func (st *stream) finish() {
+	if !st.handled {
+		return
+	}
+	status := string(st.result.Status)
+	if st.s.o.Cache == nil {
+		status = "disabled"
+	}
+	route := st.route
+	if route == "" {
+		route = "none"
+	}
+	api := "unknown"
+	if st.ep.format != nil {
+		api = st.ep.format.API()
+	}
+	st.s.o.Metrics.request(st.ctx, api, status, route)
+	attrs := []any{"api", api, "cache_status", status, "route", route, "model", st.model, "duration", time.Since(st.started)}
+	if st.result.Reason != "" {
+		attrs = append(attrs, "reason", st.result.Reason)
+	}
+	st.log.Info("request", attrs...)
+}
+
+// headerMap reads Envoy's headers, lower-cased. Envoy sends values in
+// raw_value; value is read only as a fallback for older senders.
+func headerMap(hm *corev3.HeaderMap) map[string]string {
+	out := make(map[string]string, len(hm.GetHeaders()))
+	for _, h := range hm.GetHeaders() {
+		v := string(h.GetRawValue())
+		if v == "" {
+			v = h.GetValue()
+		}
+		k := strings.ToLower(h.GetKey())
+		if prev, ok := out[k]; ok {
+			v = prev + "," + v
+		}
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,218 @@
+package semantic
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func newTestCache(t *testing.T, emb Embedder, store VectorStore, clk *clock) *Cache {
+	t.Helper()
+	c, err := NewCache(CacheOptions{Embedder: emb, Store: store, Threshold: 0.3, TTL: time.Hour, Dimensions: wordDims, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func newTestMemory(t *testing.T, clk *clock, maxEntries int) *Memory {
+	t.Helper()
+	m, err := NewMemory(MemoryOptions{Namespace: "memory:words:64", MaxEntries: maxEntries, Dimensions: wordDims, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func req(window string) *Request {
+	return &Request{API: "openai", Model: "gpt-4o", Window: window, Fingerprint: "fp"}
+}
+
+func TestCacheLookupOrder(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	emb := &wordEmbedder{}
+	c := newTestCache(t, emb, newTestMemory(t, clk, 100), clk)
+
+	miss := c.Get(ctx, Lookup{Request: req("what is the capital of France"), Scope: "a"})
+	if miss.Status != StatusMiss {
+		t.Fatalf("first lookup: %s %s", miss.Status, miss.Reason)
+	}
+	if err := c.Store(ctx, miss, []byte("Paris"), 3, 0); err != nil {
+		t.Fatal(err)
+	}
+	calls := emb.calls.Load()
+
+	exact := c.Get(ctx, Lookup{Request: req("what is the capital of France"), Scope: "a"})
+	if exact.Status != StatusHit || !exact.Exact || string(exact.Match.Completion) != "Paris" || exact.Match.Distance != 0 {
+		t.Fatalf("exact lookup: %+v", exact)
+	}
+	if emb.calls.Load() != calls {
+		t.Error("the exact layer called the embedder")
+	}
+	if !strings.HasPrefix(exact.Match.Key, "semproc:memory:words:64:") {
+		t.Errorf("key %q lacks the namespace", exact.Match.Key)
+	}
+
+	para := c.Get(ctx, Lookup{Request: req("what is the capital of France?!"), Scope: "a"})
+	if para.Status != StatusHit || para.Exact {
+		t.Fatalf("paraphrase: %+v", para)
+	}
+	far := c.Get(ctx, Lookup{Request: req("how do volcanoes erupt"), Scope: "a"})
+	if far.Status != StatusMiss {
+		t.Fatalf("unrelated prompt: %s", far.Status)
+	}
+}
+
+func TestCachePartitions(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	c := newTestCache(t, &wordEmbedder{}, newTestMemory(t, clk, 100), clk)
+	stored := c.Get(ctx, Lookup{Request: req("tell me a joke"), Scope: "tenant-a"})
+	if err := c.Store(ctx, stored, []byte("joke"), 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	other := func(mut func(*Request), scope string) Status {
+		r := req("tell me a joke")
+		mut(r)
+		return c.Get(ctx, Lookup{Request: r, Scope: scope}).Status
+	}
+	tests := []struct {
+		name  string
+		mut   func(*Request)
+		scope string
+		want  Status
+	}{
+		{"same everything", func(*Request) {}, "tenant-a", StatusHit},
+		{"other tenant", func(*Request) {}, "tenant-b", StatusMiss},
+		{"other model", func(r *Request) { r.Model = "gpt-4o-mini" }, "tenant-a", StatusMiss},
+		{"other API", func(r *Request) { r.API = "anthropic" }, "tenant-a", StatusMiss},
+		{"other fingerprint", func(r *Request) { r.Fingerprint = "fp2" }, "tenant-a", StatusMiss},
+	}
+	for _, tt := range tests {
+		if got := other(tt.mut, tt.scope); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestCacheControls(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	c := newTestCache(t, &wordEmbedder{}, newTestMemory(t, clk, 100), clk)
+
+	r := c.Get(ctx, Lookup{Request: req("explain monads"), Scope: "s", NoCache: true})
+	if r.Status != StatusRefresh {
+		t.Fatalf("no-cache: %s", r.Status)
+	}
+	if err := c.Store(ctx, r, []byte("v1"), 1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	hit := c.Get(ctx, Lookup{Request: req("explain monads"), Scope: "s"})
+	if hit.Status != StatusHit || hit.Match.ExpiresAt != clk.t.Add(10*time.Second) {
+		t.Fatalf("refreshed entry with response max-age 10s: %+v", hit)
+	}
+	clk.t = clk.t.Add(5 * time.Second)
+	if s := c.Get(ctx, Lookup{Request: req("explain monads"), Scope: "s", MaxAge: 2 * time.Second, HasMaxAge: true}).Status; s != StatusMiss {
+		t.Errorf("request max-age 2s on a 5s-old entry: %s", s)
+	}
+	if s := c.Get(ctx, Lookup{Request: req("explain monads please"), Scope: "s", MaxAge: 2 * time.Second, HasMaxAge: true}).Status; s != StatusMiss {
+		t.Errorf("request max-age on the semantic layer: %s", s)
+	}
+	clk.t = clk.t.Add(5 * time.Second)
+	if s := c.Get(ctx, Lookup{Request: req("explain monads"), Scope: "s"}).Status; s != StatusMiss {
+		t.Errorf("expired entry: %s", s)
+	}
+	bypass := req("x")
+	bypass.Bypass = "non-text content in the window"
+	if r := c.Get(ctx, Lookup{Request: bypass}); r.Status != StatusBypass || r.Reason == "" {
+		t.Errorf("bypass: %+v", r)
+	}
+	if err := c.Store(ctx, hit, nil, 0, 0); err == nil {
+		t.Error("storing a Hit result must fail")
+	}
+}
+
+func TestCacheFailures(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	down := errors.New("embeddings 500")
+	tests := []struct {
+		name  string
+		emb   Embedder
+		store VectorStore
+		want  error
+	}{
+		{"embedder down", &wordEmbedder{err: down}, newTestMemory(t, clk, 10), down},
+		{"store down", &wordEmbedder{}, failingStore{}, errStoreDown},
+		{"wrong dimension", EmbedderFunc(func(context.Context, string) ([]float32, error) { return []float32{1, 2}, nil }), newTestMemory(t, clk, 10), ErrDimension},
+		{"zero vector", EmbedderFunc(func(context.Context, string) ([]float32, error) { return make([]float32, wordDims), nil }), newTestMemory(t, clk, 10), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newTestCache(t, tt.emb, tt.store, clk).Get(ctx, Lookup{Request: req("hello there")})
+			if r.Status != StatusFailed || r.Err == nil {
+				t.Fatalf("got %+v, want Failed", r)
+			}
+			if tt.want != nil && !errors.Is(r.Err, tt.want) {
+				t.Errorf("error %v does not wrap %v", r.Err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCacheLongWindowIsExactOnly(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	emb := &limitedEmbedder{wordEmbedder{limit: 4}}
+	c := newTestCache(t, emb, newTestMemory(t, clk, 10), clk)
+	long := "one two three four five six"
+	r := c.Get(ctx, Lookup{Request: req(long)})
+	if r.Status != StatusMiss {
+		t.Fatal(r.Status)
+	}
+	if err := c.Store(ctx, r, []byte("a"), 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	if emb.calls.Load() != 0 {
+		t.Error("a window over the input limit was embedded")
+	}
+	// Same first four words, different tail: the embedder would see the same
+	// text, so only the exact layer may answer.
+	if s := c.Get(ctx, Lookup{Request: req("one two three four nine ten")}).Status; s != StatusMiss {
+		t.Errorf("long prompts sharing a prefix matched: %s", s)
+	}
+	if s := c.Get(ctx, Lookup{Request: req(long)}).Status; s != StatusHit {
+		t.Errorf("exact repeat of a long window: %s", s)
+	}
+}
+
+func TestFormatDistance(t *testing.T) {
+	tests := []struct {
+		d     float64
+		exact bool
+		want  string
+	}{
+		{0, true, "0"}, {0, false, "0.0001"}, {0.00001, false, "0.0001"}, {0.123456, false, "0.1235"}, {0.05, false, "0.05"}, {1.5, false, "1.5"},
+	}
+	for _, tt := range tests {
+		if got := FormatDistance(tt.d, tt.exact); got != tt.want {
+			t.Errorf("FormatDistance(%v, %v) = %q, want %q", tt.d, tt.exact, got, tt.want)
+		}
+	}
+}
+
+func TestScopeSeparatesValues(t *testing.T) {
+	if Scope([]string{"ab", "c"}) == Scope([]string{"a", "bc"}) {
+		t.Error("value boundaries are not part of the scope hash")
+	}
+	if Scope(nil) != Scope([]string{}) {
+		t.Error("anonymous scope differs")
+	}
+}

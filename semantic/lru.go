@@ -1,0 +1,63 @@
+package semantic
+
+import "container/list"
+
+// lru is a bounded map that forgets its least recently used key first. It
+// is not safe for concurrent use: its owners hold a lock.
+type lru[K comparable, V any] struct {
+	max     int
+	order   *list.List // front = most recently used
+	items   map[K]*list.Element
+	onEvict func(K, V)
+}
+
+type lruItem[K comparable, V any] struct {
+	key K
+	val V
+}
+
+func newLRU[K comparable, V any](maxEntries int, onEvict func(K, V)) *lru[K, V] {
+	return &lru[K, V]{max: maxEntries, order: list.New(), items: make(map[K]*list.Element), onEvict: onEvict}
+}
+
+func (c *lru[K, V]) get(k K) (V, bool) {
+	el, ok := c.items[k]
+	if !ok {
+		var zero V
+		return zero, false
+	}
+	c.order.MoveToFront(el)
+	return el.Value.(*lruItem[K, V]).val, true
+}
+
+func (c *lru[K, V]) put(k K, v V) {
+	if el, ok := c.items[k]; ok {
+		old := el.Value.(*lruItem[K, V])
+		if c.onEvict != nil {
+			c.onEvict(old.key, old.val)
+		}
+		old.val = v
+		c.order.MoveToFront(el)
+		return
+	}
+	c.items[k] = c.order.PushFront(&lruItem[K, V]{key: k, val: v})
+	for c.order.Len() > c.max {
+		c.remove(c.order.Back())
+	}
+}
+
+func (c *lru[K, V]) delete(k K) {
+	if el, ok := c.items[k]; ok {
+		c.remove(el)
+	}
+}
+
+func (c *lru[K, V]) remove(el *list.Element) {
+	it := c.order.Remove(el).(*lruItem[K, V])
+	delete(c.items, it.key)
+	if c.onEvict != nil {
+		c.onEvict(it.key, it.val)
+	}
+}
+
+func (c *lru[K, V]) len() int { return c.order.Len() }

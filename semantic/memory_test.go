@@ -1,0 +1,146 @@
+package semantic
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func unit(i int) []float32 {
+	v := make([]float32, wordDims)
+	v[i%wordDims] = 1
+	return v
+}
+
+func TestMemoryEvictsLeastRecentlyUsed(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	m := newTestMemory(t, clk, 2)
+	p := Partition{Scope: "s"}
+	for i, id := range []string{"a", "b"} {
+		if err := m.Put(ctx, Entry{ID: id, Partition: p, Vector: unit(i), StoredAt: clk.t, TTL: time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := m.Get(ctx, p, "a"); got == nil { // a is now the most recent
+		t.Fatal("a missing")
+	}
+	if err := m.Put(ctx, Entry{ID: "c", Partition: p, Vector: unit(2), StoredAt: clk.t, TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := m.Get(ctx, p, "b"); got != nil {
+		t.Error("b should have been evicted")
+	}
+	if got, _ := m.Search(ctx, Query{Partition: p, Vector: unit(1), MaxDistance: 0.5}); got != nil {
+		t.Errorf("search found evicted b: %+v", got.ID)
+	}
+	if m.Len() != 2 {
+		t.Errorf("Len = %d, want 2", m.Len())
+	}
+}
+
+func TestMemorySearchNearestWithinThreshold(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	m := newTestMemory(t, clk, 10)
+	p := Partition{Scope: "s"}
+	near, _ := Normalize(append([]float32{1, 0.2}, make([]float32, wordDims-2)...))
+	nearer, _ := Normalize(append([]float32{1, 0.1}, make([]float32, wordDims-2)...))
+	_ = m.Put(ctx, Entry{ID: "near", Partition: p, Vector: near, StoredAt: clk.t, TTL: time.Hour})
+	_ = m.Put(ctx, Entry{ID: "nearer", Partition: p, Vector: nearer, StoredAt: clk.t.Add(time.Second), TTL: time.Hour})
+	_ = m.Put(ctx, Entry{ID: "exact-only", Partition: p, StoredAt: clk.t, TTL: time.Hour})
+	got, err := m.Search(ctx, Query{Partition: p, Vector: unit(0), MaxDistance: 0.1})
+	if err != nil || got == nil || got.ID != "nearer" {
+		t.Fatalf("nearest: %+v %v", got, err)
+	}
+	if got.Distance <= 0 || got.Distance > 0.01 {
+		t.Errorf("distance %v", got.Distance)
+	}
+	if got, _ := m.Search(ctx, Query{Partition: p, Vector: unit(0), MaxDistance: 0.001}); got != nil {
+		t.Errorf("match beyond threshold: %s", got.ID)
+	}
+	if got, _ := m.Search(ctx, Query{Partition: p, Vector: unit(0), MaxDistance: 0.1, NotBefore: clk.t.Add(2 * time.Second)}); got != nil {
+		t.Errorf("NotBefore ignored: %s", got.ID)
+	}
+	if _, err := m.Search(ctx, Query{Partition: p, Vector: []float32{1}}); err == nil {
+		t.Error("a query of the wrong dimension must fail")
+	}
+}
+
+func TestMemoryConcurrentUse(t *testing.T) {
+	ctx := context.Background()
+	m, err := NewMemory(MemoryOptions{MaxEntries: 50, Dimensions: wordDims})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := Partition{Scope: fmt.Sprint(g % 2)}
+			for i := range 200 {
+				id := fmt.Sprint(g, "-", i)
+				if err := m.Put(ctx, Entry{ID: id, Partition: p, Vector: unit(i), StoredAt: time.Now(), TTL: time.Hour}); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := m.Search(ctx, Query{Partition: p, Vector: unit(i), MaxDistance: 0.1}); err != nil {
+					t.Error(err)
+					return
+				}
+				_, _ = m.Get(ctx, p, id)
+			}
+		}()
+	}
+	wg.Wait()
+	if m.Len() > 50 {
+		t.Errorf("Len %d over the bound", m.Len())
+	}
+}
+
+func TestEmbeddingCacheSharesCalls(t *testing.T) {
+	ctx := context.Background()
+	emb := &wordEmbedder{}
+	c := NewEmbeddingCache(emb, 2)
+	for range 3 {
+		if _, err := c.Embed(ctx, "hello"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := emb.calls.Load(); n != 1 {
+		t.Errorf("3 embeds of one text made %d calls", n)
+	}
+	_, _ = c.Embed(ctx, "b")
+	_, _ = c.Embed(ctx, "c") // evicts hello
+	_, _ = c.Embed(ctx, "hello")
+	if n := emb.calls.Load(); n != 4 {
+		t.Errorf("after eviction: %d calls, want 4", n)
+	}
+
+	blocking := &blockingEmbedder{release: make(chan struct{})}
+	bc := NewEmbeddingCache(blocking, 10)
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, _ = bc.Embed(ctx, "same") }()
+	}
+	time.Sleep(20 * time.Millisecond) // let the callers pile up on one call
+	close(blocking.release)
+	wg.Wait()
+	if blocking.calls != 1 {
+		t.Errorf("concurrent embeds of one text made %d calls", blocking.calls)
+	}
+}
+
+func TestEmbeddingCacheDoesNotRememberFailures(t *testing.T) {
+	emb := &wordEmbedder{err: errStoreDown}
+	c := NewEmbeddingCache(emb, 2)
+	_, err1 := c.Embed(context.Background(), "x")
+	_, err2 := c.Embed(context.Background(), "x")
+	if err1 == nil || err2 == nil || emb.calls.Load() != 2 {
+		t.Errorf("errors %v %v, calls %d", err1, err2, emb.calls.Load())
+	}
+}
