@@ -68,3 +68,16 @@ func TestFingerprintCanonical(t *testing.T) {
 		t.Error("different values gave one fingerprint")
 	}
 }
+
+func TestNamespace(t *testing.T) {
+	tests := []struct{ storage, model, want string }{
+		{"json", "text-embedding-3-small", "json:text-embedding-3-small:1536"},
+		{"hash", "BAAI/bge Small:v1.5", "hash:baai-bge-small-v1.5:1536"},
+		{"json", "modèle", "json:mod-le:1536"},
+	}
+	for _, tt := range tests {
+		if got := Namespace(tt.storage, tt.model, 1536); got != tt.want {
+			t.Errorf("Namespace(%q, %q) = %q, want %q", tt.storage, tt.model, got, tt.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -86,7 +87,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
-		return c, &configError{err}
+		return c, &configError{namedParseErrors(err)}
 	}
 	if err := c.validate(); err != nil {
 		return c, &configError{err}
@@ -177,6 +178,29 @@ func (c *Config) validate() error {
 	c.RoutingModelHeader = strings.ToLower(c.RoutingModelHeader)
 	if c.MaxRequestBytes < 1024 || c.MaxResponseBytes < 1024 {
 		bad("SEMPROC_MAX_REQUEST_BYTES/SEMPROC_MAX_RESPONSE_BYTES", "must be at least 1024")
+	}
+	return errors.Join(errs...)
+}
+
+// namedParseErrors names the variable behind each value that did not
+// parse (the env package names the struct field).
+func namedParseErrors(err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return err
+	}
+	vars := map[string]string{}
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		vars[t.Field(i).Name] = t.Field(i).Tag.Get("env")
+	}
+	var errs []error
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			e = fmt.Errorf("%s: %w", vars[pe.Name], pe.Err)
+		}
+		errs = append(errs, e)
 	}
 	return errors.Join(errs...)
 }

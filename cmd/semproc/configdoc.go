@@ -1,10 +1,6 @@
 package main
 
-import (
-	"fmt"
-	"reflect"
-	"strings"
-)
+import "reflect"
 
 // configField is one environment variable as the Config struct declares it.
 type configField struct {
@@ -27,18 +23,4 @@ func envNames() []string {
 		names = append(names, f.Name)
 	}
 	return names
-}
-
-// configTable renders the README's configuration table.
-func configTable() string {
-	var b strings.Builder
-	b.WriteString("| variable | default | meaning |\n|---|---|---|\n")
-	for _, f := range configFields() {
-		def := ""
-		if f.Default != "" {
-			def = "`" + f.Default + "`"
-		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", f.Name, def, strings.ReplaceAll(f.Doc, "|", `\|`))
-	}
-	return b.String()
 }

@@ -179,7 +179,12 @@ func (c *components) dependencies() map[string]string {
 		deps["store"] = state(c.store.ready())
 	}
 	if c.router != nil {
-		deps["routing"] = state(c.router.Ready())
+		select {
+		case <-c.router.Ready():
+			deps["routing"] = "ok"
+		default:
+			deps["routing"] = "error: target descriptions not embedded yet (retrying); requests use the fallback target"
+		}
 	}
 	return deps
 }

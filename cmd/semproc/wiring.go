@@ -149,7 +149,7 @@ func newStore(ctx context.Context, cfg Config, dims int, log *slog.Logger) (sema
 	model := embeddingModel(cfg)
 	if cfg.VectorDB == "memory" {
 		m, err := semantic.NewMemory(semantic.MemoryOptions{
-			Namespace: "memory:" + redisstore.Slug(model) + ":" + fmt.Sprint(dims), MaxEntries: cfg.MemoryMaxEntries, Dimensions: dims,
+			Namespace: semantic.Namespace("memory", model, dims), MaxEntries: cfg.MemoryMaxEntries, Dimensions: dims,
 		})
 		return m, func() error { return nil }, err
 	}

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/semproc/semproc/envoy"
+	"github.com/semproc/semproc/extproc/envoysim"
+)
+
+// e2e is semproc started in-process by run's serve, an Envoy stand-in
+// configured with the shipped envoy/envoy.yaml filter, a fake upstream that
+// answers like OpenAI, and a fake OpenAI-compatible embeddings server.
+type e2e struct {
+	proxy *envoysim.Proxy
+	url   string // the stand-in's base URL, for clients
+	// upstreamURL is the fake LLM's own URL, to ask it directly.
+	upstreamURL string
+	admin       string
+	upstream    *fakeLLM
+	embed       *fakeEmbeddings
+}
+
+func startE2E(t *testing.T, extraEnv map[string]string) *e2e {
+	t.Helper()
+	e := &e2e{upstream: &fakeLLM{}, embed: &fakeEmbeddings{}}
+	up := httptest.NewServer(e.upstream)
+	t.Cleanup(up.Close)
+	e.upstreamURL = up.URL
+	emb := httptest.NewServer(e.embed)
+	t.Cleanup(emb.Close)
+
+	env := map[string]string{
+		"SEMPROC_GRPC_ADDR": "127.0.0.1:0", "SEMPROC_ADMIN_ADDR": "127.0.0.1:0",
+		"SEMPROC_EMBEDDINGS_PROVIDER": "openai", "SEMPROC_EMBEDDINGS_URL": emb.URL, "SEMPROC_EMBEDDINGS_DIMENSIONS": "64",
+		"SEMPROC_EMBEDDINGS_TIMEOUT": "300ms", "SEMPROC_CACHE_DISTANCE_THRESHOLD": "0.3", "SEMPROC_DRAIN_DELAY": "0s",
+		"SEMPROC_LOG_LEVEL": "warn",
+	}
+	for k, v := range extraEnv {
+		env[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan [2]string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, envOf(env), testWriter{t}, func(g, a string) { addrs <- [2]string{g, a} })
+	}()
+	var grpcAddr string
+	select {
+	case a := <-addrs:
+		grpcAddr, e.admin = a[0], a[1]
+	case err := <-done:
+		t.Fatalf("semproc did not start: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("semproc stopped with %v", err)
+		}
+	})
+
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	filter, err := envoy.LoadExtProcFilter("../../envoy/envoy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	upURL, _ := url.Parse(up.URL)
+	e.proxy, err = envoysim.New(envoysim.Options{
+		Filter: filter, Client: extprocv3.NewExternalProcessorClient(conn),
+		Upstream:    func(http.Header) *url.URL { return upURL },
+		BufferLimit: 16 << 20,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(e.proxy)
+	t.Cleanup(front.Close)
+	e.url = front.URL
+	return e
+}
+
+// client is the official OpenAI SDK pointed at the stand-in.
+func (e *e2e) client(key string) openai.Client {
+	return openai.NewClient(option.WithBaseURL(e.url+"/v1/"), option.WithAPIKey(key), option.WithMaxRetries(0))
+}
+
+// metric reads one sample of /metrics, summed over the label sets that
+// contain match.
+func (e *e2e) metric(t *testing.T, name, match string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + e.admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	re := regexp.MustCompile(`^` + name + `(\{[^}]*\})? ([0-9.e+-]+)$`)
+	for sc.Scan() {
+		m := re.FindStringSubmatch(sc.Text())
+		if m != nil && strings.Contains(m[1], match) {
+			v, _ := strconv.ParseFloat(m[2], 64)
+			sum += v
+		}
+	}
+	return sum
+}
+
+// waitStored waits until n completions have been stored: writes happen off
+// the request path.
+func (e *e2e) waitStored(t *testing.T, n float64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for e.metric(t, "semproc_cache_stores_total", `result="stored"`) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than %v completions stored", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// fakeLLM answers chat completions like OpenAI: JSON, or SSE
+// chat.completion.chunk events when the request streams. The answer echoes
+// the last message, so a test can tell which request an answer belongs to.
+type fakeLLM struct {
+	calls atomic.Int64
+	mu    sync.Mutex
+	mode  string // "", "500", "length", "truncate"
+}
+
+func (f *fakeLLM) setMode(m string) { f.mu.Lock(); f.mode = m; f.mu.Unlock() }
+
+func (f *fakeLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.calls.Add(1)
+	f.mu.Lock()
+	mode := f.mode
+	f.mu.Unlock()
+	var req struct {
+		Model    string `json:"model"`
+		Stream   bool   `json:"stream"`
+		Messages []struct {
+			Content any `json:"content"`
+		} `json:"messages"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Messages) == 0 {
+		http.Error(w, `{"error":{"message":"bad request","type":"invalid_request_error"}}`, http.StatusBadRequest)
+		return
+	}
+	if mode == "500" {
+		http.Error(w, `{"error":{"message":"server error","type":"server_error"}}`, http.StatusInternalServerError)
+		return
+	}
+	answer := fmt.Sprintf("Answer %d to: %v", f.calls.Load(), req.Messages[len(req.Messages)-1].Content)
+	finish := "stop"
+	if mode == "length" {
+		finish = "length"
+	}
+	if !req.Stream {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":%q},"finish_reason":%q}],"usage":{"prompt_tokens":9,"completion_tokens":12,"total_tokens":21}}`,
+			req.Model, answer, finish)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	fl := w.(http.Flusher)
+	chunk := func(delta, finish string) {
+		fin := "null"
+		if finish != "" {
+			fin = strconv.Quote(finish)
+		}
+		fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-2\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":%s,\"finish_reason\":%s}]}\n\n", req.Model, delta, fin)
+		fl.Flush()
+	}
+	chunk(`{"role":"assistant","content":""}`, "")
+	words := strings.SplitAfter(answer, " ")
+	for _, wd := range words {
+		b, _ := json.Marshal(map[string]string{"content": wd})
+		chunk(string(b), "")
+	}
+	if mode == "truncate" {
+		return // the connection ends without a finish reason or [DONE]
+	}
+	chunk(`{}`, finish)
+	fmt.Fprint(w, "data: [DONE]\n\n")
+}
+
+// fakeEmbeddings is an OpenAI-compatible /embeddings endpoint with
+// bag-of-words vectors: texts that share words are close.
+type fakeEmbeddings struct {
+	calls atomic.Int64
+	mu    sync.Mutex
+	mode  string // "", "500", "hang"
+}
+
+func (f *fakeEmbeddings) setMode(m string) { f.mu.Lock(); f.mode = m; f.mu.Unlock() }
+
+func (f *fakeEmbeddings) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.calls.Add(1)
+	f.mu.Lock()
+	mode := f.mode
+	f.mu.Unlock()
+	switch mode {
+	case "500":
+		http.Error(w, `{"error":{"message":"overloaded","type":"server_error"}}`, http.StatusInternalServerError)
+		return
+	case "hang":
+		<-r.Context().Done()
+		return
+	}
+	var req struct {
+		Input string `json:"input"`
+	}
+	if r.URL.Path != "/embeddings" || json.NewDecoder(r.Body).Decode(&req) != nil {
+		http.Error(w, `{"error":{"message":"bad request"}}`, http.StatusBadRequest)
+		return
+	}
+	vec := make([]float64, 64)
+	for _, word := range strings.Fields(strings.ToLower(req.Input)) {
+		h := fnv.New32a()
+		h.Write([]byte(strings.Trim(word, "?.!,")))
+		vec[h.Sum32()%64]++
+	}
+	vec[63] += 0.01
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"object": "list", "model": "fake", "data": []any{map[string]any{"object": "embedding", "index": 0, "embedding": vec}}})
+}
+
+// rawPost sends a request with net/http and returns the response and its
+// whole body.
+func (e *e2e) rawPost(t *testing.T, path, body string, headers ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.url+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/semproc/semproc/extproc"
+	"github.com/semproc/semproc/semantic"
+)
+
+// explainCmd shows, for one prompt, what the server would do: the text it
+// embeds, the partition, the distance to every routing target and the
+// decision, and the cache lookup against the configured store. It uses the
+// server's own code and environment.
+func explainCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	model := fs.String("model", "", "the request's model (empty = auto)")
+	system := fs.String("system", "", "a system prompt")
+	api := fs.String("api", "openai", "openai or anthropic")
+	bodyFile := fs.String("body", "", "a whole request body (JSON file) instead of PROMPT")
+	scope := fs.String("authorization", "", "the Authorization header value, for the tenant scope")
+	if err := fs.Parse(args); err != nil {
+		return &configError{err}
+	}
+	if (fs.NArg() == 1) == (*bodyFile != "") {
+		return &configError{fmt.Errorf("usage: semproc explain [flags] PROMPT   (or -body FILE)")}
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	tel, err := newTelemetry(ctx, func(string) string { return "" })
+	if err != nil {
+		return err
+	}
+	c, err := build(ctx, cfg, slog.New(slog.DiscardHandler), tel)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = c.close() }()
+
+	format := c.formats.Chat
+	if *api == "anthropic" {
+		format = c.formats.Messages
+	}
+	body, err := explainBody(*bodyFile, *api, *model, *system, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	req, err := format.ParseRequest(body, cfg.CacheMessageCountback)
+	if err != nil {
+		return fmt.Errorf("the request would pass through uncached (Bypass): %w", err)
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	defer w.Flush()
+	fmt.Fprintf(w, "api\t%s\nrequest model\t%q\n", req.API, req.Model)
+	fmt.Fprintf(w, "embedded text\t%q\n", req.Window)
+	if req.Bypass != "" {
+		fmt.Fprintf(w, "cache\tBypass: %s\n", req.Bypass)
+	}
+	if c.router != nil {
+		explainRoute(ctx, w, c.router, req)
+	} else {
+		fmt.Fprintln(w, "routing\toff (no SEMPROC_ROUTES / SEMPROC_ROUTES_FILE)")
+	}
+	var scopeValues []string
+	if *scope != "" {
+		scopeValues = []string{"authorization", *scope}
+	}
+	fmt.Fprintf(w, "partition\tmodel=%q api=%s scope=%.12s… fingerprint=%.12s…\n", req.Model, req.API, semantic.Scope(scopeValues), req.Fingerprint)
+	if c.cache == nil {
+		fmt.Fprintln(w, "cache\toff (SEMPROC_CACHE_ENABLED=false)")
+		return nil
+	}
+	if req.Bypass != "" {
+		return nil
+	}
+	r := c.cache.Get(ctx, semantic.Lookup{Request: req, Scope: semantic.Scope(scopeValues)})
+	fmt.Fprintf(w, "cache lookup\t%s", r.Status)
+	switch {
+	case r.Match != nil:
+		fmt.Fprintf(w, " key=%s distance=%s stored=%s\n", r.Match.Key, semantic.FormatDistance(r.Match.Distance, r.Exact), r.Match.StoredAt.Format("2006-01-02T15:04:05Z07:00"))
+	case r.Err != nil:
+		fmt.Fprintf(w, " (%v)\n", r.Err)
+	default:
+		fmt.Fprintf(w, " (nothing within %s in this partition of the %s store)\n", threshStr(cfg), cfg.VectorDB)
+	}
+	return nil
+}
+
+var _ extproc.Router = (*semantic.Router)(nil)
+
+func explainRoute(ctx context.Context, w io.Writer, r *semantic.Router, req *semantic.Request) {
+	<-r.Ready()
+	ds, err := r.Distances(ctx, req.API, req.RouteText)
+	if err != nil {
+		fmt.Fprintf(w, "routing\tembeddings failed: %v\n", err)
+	}
+	for _, d := range ds {
+		mark := ""
+		if d.Within {
+			mark = "within threshold"
+		}
+		fmt.Fprintf(w, "target %s\tmodel=%s distance=%.4f threshold=%.2f nearest description #%d %s\n", d.Name, d.Model, d.Distance, d.Threshold, d.Description, mark)
+	}
+	dec := r.Route(ctx, req.API, req.Model, req.RouteText)
+	target := dec.Target
+	if target == "" {
+		target = "none"
+	}
+	fmt.Fprintf(w, "route decision\ttarget=%s model=%q reason=%s\n", target, dec.Model, dec.Reason)
+	req.Model = dec.Model
+}
+
+func threshStr(cfg Config) string {
+	return fmt.Sprint(threshold(cfg.CacheDistanceThreshold, defaultCacheThreshold(cfg)))
+}
+
+// explainBody is the request semproc would see: a file's, or one built from
+// the flags in the API's shape.
+func explainBody(file, api, model, system, prompt string) ([]byte, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, &configError{err}
+		}
+		return b, nil
+	}
+	msgs := []map[string]string{{"role": "user", "content": prompt}}
+	body := map[string]any{"model": model, "messages": msgs}
+	switch {
+	case api == "anthropic":
+		body["max_tokens"] = 1024
+		if system != "" {
+			body["system"] = system
+		}
+	case api != "openai":
+		return nil, &configError{fmt.Errorf("-api %q: want openai or anthropic", api)}
+	case system != "":
+		body["messages"] = append([]map[string]string{{"role": "system", "content": system}}, msgs...)
+	}
+	if strings.TrimSpace(model) == "" {
+		body["model"] = "auto"
+	}
+	return json.Marshal(body)
+}

@@ -1,0 +1,284 @@
+package semantic
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+)
+
+// The threshold-evaluation protocol: given texts to store and queries that
+// know which stored text (if any) should answer them, measure what a cache
+// would serve at each distance threshold. It is how the per-embedder
+// default thresholds are chosen.
+
+// EvalQuery is a query and the index in EvalSet.Stored of the text that
+// should answer it, or -1 when none should (a negative).
+type EvalQuery struct {
+	Text string
+	Want int
+}
+
+// EvalSet is what an evaluation stores and what it asks.
+type EvalSet struct {
+	Stored  []string
+	Queries []EvalQuery
+}
+
+// GPTCacheSet applies the stricter protocol of the GPTCache paraphrase
+// benchmark to its {origin, similar} pairs (all paraphrases): the origins of
+// the even-indexed pairs are stored and every similar is asked. Even queries
+// are positives, odd ones negatives, since their origin was never stored.
+func GPTCacheSet(origins, similars []string) (EvalSet, error) {
+	if len(origins) != len(similars) {
+		return EvalSet{}, fmt.Errorf("%d origins for %d similars", len(origins), len(similars))
+	}
+	var s EvalSet
+	for i := range origins {
+		want := -1
+		if i%2 == 0 {
+			want = len(s.Stored)
+			s.Stored = append(s.Stored, origins[i])
+		}
+		s.Queries = append(s.Queries, EvalQuery{Text: similars[i], Want: want})
+	}
+	return s, nil
+}
+
+// LabelledPair is two texts and whether they ask the same thing.
+type LabelledPair struct {
+	A         string `json:"a"`
+	B         string `json:"b"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+// LabelledSet stores every A and asks every B; duplicates are positives.
+func LabelledSet(pairs []LabelledPair) EvalSet {
+	var s EvalSet
+	for i, p := range pairs {
+		s.Stored = append(s.Stored, p.A)
+		want := -1
+		if p.Duplicate {
+			want = i
+		}
+		s.Queries = append(s.Queries, EvalQuery{Text: p.B, Want: want})
+	}
+	return s
+}
+
+// ReadEvalSet reads either a GPTCache JSON array of {"origin", "similar"}
+// (GPTCacheSet) or JSON lines of {"a", "b", "duplicate"} (LabelledSet).
+func ReadEvalSet(r io.Reader) (EvalSet, error) {
+	br := bufio.NewReader(r)
+	for {
+		c, err := br.ReadByte()
+		if err != nil {
+			return EvalSet{}, fmt.Errorf("read evaluation pairs: %w", err)
+		}
+		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+			continue
+		}
+		if err := br.UnreadByte(); err != nil {
+			return EvalSet{}, err
+		}
+		if c == '[' {
+			return readGPTCache(br)
+		}
+		return readLabelled(br)
+	}
+}
+
+func readGPTCache(r io.Reader) (EvalSet, error) {
+	var pairs []struct {
+		Origin  *string `json:"origin"`
+		Similar *string `json:"similar"`
+	}
+	if err := json.NewDecoder(r).Decode(&pairs); err != nil {
+		return EvalSet{}, fmt.Errorf("read GPTCache pairs: %w", err)
+	}
+	origins, similars := make([]string, len(pairs)), make([]string, len(pairs))
+	for i, p := range pairs {
+		if p.Origin == nil || p.Similar == nil {
+			return EvalSet{}, fmt.Errorf("GPTCache pair %d: want origin and similar", i)
+		}
+		origins[i], similars[i] = *p.Origin, *p.Similar
+	}
+	return GPTCacheSet(origins, similars)
+}
+
+func readLabelled(r io.Reader) (EvalSet, error) {
+	var pairs []LabelledPair
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		text := bytes.TrimSpace(sc.Bytes())
+		if len(text) == 0 {
+			continue
+		}
+		var p struct {
+			A, B      *string
+			Duplicate *bool
+		}
+		if err := json.Unmarshal(text, &p); err != nil {
+			return EvalSet{}, fmt.Errorf("labelled pairs line %d: %w", line, err)
+		}
+		if p.A == nil || p.B == nil || p.Duplicate == nil {
+			return EvalSet{}, fmt.Errorf("labelled pairs line %d: want a, b and duplicate", line)
+		}
+		pairs = append(pairs, LabelledPair{A: *p.A, B: *p.B, Duplicate: *p.Duplicate})
+	}
+	if err := sc.Err(); err != nil {
+		return EvalSet{}, fmt.Errorf("read labelled pairs: %w", err)
+	}
+	return LabelledSet(pairs), nil
+}
+
+// EvalRow is the outcome at one threshold (a cosine distance, 1 − cosine
+// similarity). Among positives a query is Correct when its nearest stored
+// text is within the threshold and is the one it wants, Wrong when the
+// nearest is within it but another, Missed otherwise; among negatives any
+// hit is a FalseHit.
+type EvalRow struct {
+	Threshold              float64
+	Correct, Wrong, Missed int
+	FalseHits              int
+	Positives, Negatives   int
+}
+
+// FalseHitRate is the share of negatives that were served an answer.
+func (r EvalRow) FalseHitRate() float64 {
+	if r.Negatives == 0 {
+		return 0
+	}
+	return float64(r.FalseHits) / float64(r.Negatives)
+}
+
+// Evaluate embeds every distinct text of s once, finds each query's nearest
+// stored text (the first one on a tie, as a cache serves one match) and
+// counts the outcomes at each threshold.
+func Evaluate(ctx context.Context, emb Embedder, s EvalSet, thresholds []float64) ([]EvalRow, error) {
+	if len(s.Stored) == 0 {
+		return nil, errors.New("evaluate: nothing to store")
+	}
+	vectors := map[string][]float32{}
+	embed := func(text string) ([]float32, error) {
+		if v, ok := vectors[text]; ok {
+			return v, nil
+		}
+		v, err := emb.Embed(ctx, text)
+		if err != nil {
+			return nil, fmt.Errorf("evaluate: embed %.40q: %w", text, err)
+		}
+		vectors[text] = v
+		return v, nil
+	}
+	stored := make([][]float32, len(s.Stored))
+	for i, text := range s.Stored {
+		v, err := embed(text)
+		if err != nil {
+			return nil, err
+		}
+		stored[i] = v
+	}
+	type nearest struct {
+		index    int
+		distance float64
+	}
+	found := make([]nearest, len(s.Queries))
+	for qi, q := range s.Queries {
+		if q.Want < -1 || q.Want >= len(s.Stored) {
+			return nil, fmt.Errorf("evaluate: query %d wants stored text %d of %d", qi, q.Want, len(s.Stored))
+		}
+		v, err := embed(q.Text)
+		if err != nil {
+			return nil, err
+		}
+		best := nearest{index: -1, distance: math.Inf(1)}
+		for i, sv := range stored {
+			d, err := cosineDistance(v, sv)
+			if err != nil {
+				return nil, fmt.Errorf("evaluate: query %d: %w", qi, err)
+			}
+			if d < best.distance {
+				best = nearest{i, d}
+			}
+		}
+		found[qi] = best
+	}
+	rows := make([]EvalRow, len(thresholds))
+	for ti, th := range thresholds {
+		r := EvalRow{Threshold: th}
+		for qi, q := range s.Queries {
+			hit := found[qi].distance <= th
+			switch {
+			case q.Want < 0 && hit:
+				r.FalseHits++
+			case q.Want < 0:
+			case !hit:
+				r.Missed++
+			case found[qi].index == q.Want:
+				r.Correct++
+			default:
+				r.Wrong++
+			}
+			if q.Want < 0 {
+				r.Negatives++
+			} else {
+				r.Positives++
+			}
+		}
+		rows[ti] = r
+	}
+	return rows, nil
+}
+
+func cosineDistance(a, b []float32) (float64, error) {
+	if len(a) != len(b) {
+		return 0, fmt.Errorf("%w: %d and %d", ErrDimension, len(a), len(b))
+	}
+	var ab, aa, bb float64
+	for k := range a {
+		ab += float64(a[k]) * float64(b[k])
+		aa += float64(a[k]) * float64(a[k])
+		bb += float64(b[k]) * float64(b[k])
+	}
+	if aa == 0 || bb == 0 {
+		return 1, nil
+	}
+	return 1 - ab/math.Sqrt(aa*bb), nil
+}
+
+// Recommend picks the threshold to ship: among the rows whose false-hit
+// rate is at most maxFalseHitRate, the one with the most correct hits, and
+// of those the lowest threshold. ok is false when no row qualifies.
+func Recommend(rows []EvalRow, maxFalseHitRate float64) (best EvalRow, ok bool) {
+	for _, r := range rows {
+		if r.FalseHitRate() > maxFalseHitRate {
+			continue
+		}
+		if !ok || r.Correct > best.Correct || (r.Correct == best.Correct && r.Threshold < best.Threshold) {
+			best, ok = r, true
+		}
+	}
+	return best, ok
+}
+
+// Thresholds lists from, from+step, … up to to (inclusive), rounded to
+// 1e-9 so that the values print as they read.
+func Thresholds(from, to, step float64) []float64 {
+	var out []float64
+	if step <= 0 {
+		return out
+	}
+	for k := 0; ; k++ {
+		v := math.Round((from+float64(k)*step)*1e9) / 1e9
+		if v > to+1e-12 {
+			return out
+		}
+		out = append(out, v)
+	}
+}

@@ -1,0 +1,190 @@
+package semantic
+
+import (
+	"context"
+	"errors"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// evalEmbedder returns fixed vectors and counts its calls per text.
+type evalEmbedder struct {
+	vectors map[string][]float32
+	calls   map[string]int
+}
+
+var _ Embedder = (*evalEmbedder)(nil)
+
+func (e *evalEmbedder) Embed(_ context.Context, text string) ([]float32, error) {
+	e.calls[text]++
+	v, ok := e.vectors[text]
+	if !ok {
+		return nil, errors.New("no vector")
+	}
+	return v, nil
+}
+
+// angle is a unit vector at cosine distance 1 − cos(θ) from (1, 0).
+func angle(theta float64) []float32 {
+	return []float32{float32(math.Cos(theta)), float32(math.Sin(theta))}
+}
+
+func TestGPTCacheSetStoresEvenOrigins(t *testing.T) {
+	s, err := GPTCacheSet([]string{"o0", "o1", "o2"}, []string{"s0", "s1", "s2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := EvalSet{
+		Stored:  []string{"o0", "o2"},
+		Queries: []EvalQuery{{"s0", 0}, {"s1", -1}, {"s2", 1}},
+	}
+	if !reflect.DeepEqual(s, want) {
+		t.Errorf("got %+v, want %+v", s, want)
+	}
+	if _, err := GPTCacheSet([]string{"a"}, nil); err == nil {
+		t.Error("mismatched lengths accepted")
+	}
+}
+
+func TestReadEvalSet(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     EvalSet
+		err      string
+	}{
+		{
+			name: "gptcache",
+			in:   "\n [{\"origin\": \"o0\", \"similar\": \"s0\"}, {\"origin\": \"o1\", \"similar\": \"s1\"}]",
+			want: EvalSet{Stored: []string{"o0"}, Queries: []EvalQuery{{"s0", 0}, {"s1", -1}}},
+		},
+		{
+			name: "jsonl",
+			in:   "{\"a\": \"x\", \"b\": \"y\", \"duplicate\": true}\n\n{\"a\": \"p\", \"b\": \"q\", \"duplicate\": false}\n",
+			want: EvalSet{Stored: []string{"x", "p"}, Queries: []EvalQuery{{"y", 0}, {"q", -1}}},
+		},
+		{name: "gptcache missing field", in: `[{"origin": "o"}]`, err: "want origin and similar"},
+		{name: "jsonl missing label", in: `{"a": "x", "b": "y"}`, err: "line 1: want a, b and duplicate"},
+		{name: "jsonl bad line", in: "{\"a\": \"x\", \"b\": \"y\", \"duplicate\": true}\nnope\n", err: "line 2"},
+		{name: "empty", in: "  \n", err: "EOF"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ReadEvalSet(strings.NewReader(tc.in))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestEvaluateCountsOutcomes(t *testing.T) {
+	// Stored "A" at angle 0 and "B" at 90°. Cosine distances to the
+	// nearest stored text: near 0.02 (A, wanted), other 0.02 (A, but B is
+	// wanted), far 0.25 (A, wanted), stranger 0.1 and again 0.1 (negative
+	// queries near B).
+	emb := &evalEmbedder{calls: map[string]int{}, vectors: map[string][]float32{
+		"A":        angle(0),
+		"B":        angle(math.Pi / 2),
+		"near":     angle(math.Acos(0.98)),
+		"other":    angle(-math.Acos(0.98)),
+		"far":      angle(math.Acos(0.75)),
+		"stranger": angle(math.Pi/2 + math.Acos(0.9)),
+	}}
+	s := EvalSet{
+		Stored: []string{"A", "B"},
+		Queries: []EvalQuery{
+			{"near", 0}, {"other", 1}, {"far", 0}, {"stranger", -1}, {"stranger", -1},
+		},
+	}
+	rows, err := Evaluate(context.Background(), emb, s, []float64{0.01, 0.05, 0.2, 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []EvalRow{
+		{Threshold: 0.01, Missed: 3, Positives: 3, Negatives: 2},
+		{Threshold: 0.05, Correct: 1, Wrong: 1, Missed: 1, Positives: 3, Negatives: 2},
+		{Threshold: 0.2, Correct: 1, Wrong: 1, Missed: 1, FalseHits: 2, Positives: 3, Negatives: 2},
+		{Threshold: 0.5, Correct: 2, Wrong: 1, FalseHits: 2, Positives: 3, Negatives: 2},
+	}
+	if !reflect.DeepEqual(rows, want) {
+		t.Errorf("got  %+v\nwant %+v", rows, want)
+	}
+	for text, n := range emb.calls {
+		if n != 1 {
+			t.Errorf("%q embedded %d times, want once", text, n)
+		}
+	}
+	if got := rows[2].FalseHitRate(); got != 1 {
+		t.Errorf("false-hit rate %g, want 1", got)
+	}
+}
+
+func TestEvaluateErrors(t *testing.T) {
+	emb := &evalEmbedder{calls: map[string]int{}, vectors: map[string][]float32{
+		"a": {1, 0}, "short": {1},
+	}}
+	for _, tc := range []struct {
+		name string
+		set  EvalSet
+		err  string
+	}{
+		{"nothing stored", EvalSet{Queries: []EvalQuery{{"a", -1}}}, "nothing to store"},
+		{"embed fails", EvalSet{Stored: []string{"a"}, Queries: []EvalQuery{{"unknown", 0}}}, "no vector"},
+		{"dimension", EvalSet{Stored: []string{"a"}, Queries: []EvalQuery{{"short", 0}}}, ErrDimension.Error()},
+		{"bad want", EvalSet{Stored: []string{"a"}, Queries: []EvalQuery{{"a", 1}}}, "wants stored text 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Evaluate(context.Background(), emb, tc.set, []float64{0.1})
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("error %v, want one containing %q", err, tc.err)
+			}
+		})
+	}
+}
+
+func TestRecommend(t *testing.T) {
+	rows := []EvalRow{
+		{Threshold: 0.1, Correct: 10, FalseHits: 0, Negatives: 100},
+		{Threshold: 0.2, Correct: 50, FalseHits: 1, Negatives: 100},
+		{Threshold: 0.25, Correct: 50, FalseHits: 1, Negatives: 100},
+		{Threshold: 0.3, Correct: 80, FalseHits: 5, Negatives: 100},
+	}
+	for _, tc := range []struct {
+		rate float64
+		want float64
+		ok   bool
+	}{
+		{0.01, 0.2, true}, // most correct within 1%, lowest of the tie
+		{0.05, 0.3, true},
+		{0, 0.1, true},
+	} {
+		got, ok := Recommend(rows, tc.rate)
+		if ok != tc.ok || got.Threshold != tc.want {
+			t.Errorf("Recommend(%g) = %v, %v; want %v", tc.rate, got.Threshold, ok, tc.want)
+		}
+	}
+	if _, ok := Recommend(rows[1:], 0); ok {
+		t.Error("Recommend found a row above the target rate")
+	}
+}
+
+func TestThresholds(t *testing.T) {
+	got := Thresholds(0.05, 0.5, 0.05)
+	want := []float64{0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if got := Thresholds(0.1, 0.2, 0); len(got) != 0 {
+		t.Errorf("zero step gave %v", got)
+	}
+}
