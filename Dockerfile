@@ -1,0 +1,30 @@
+# syntax=docker/dockerfile:1
+# semproc's image: the static binary and the `local` embeddings model on
+# distroless, as a non-root user. Build from the repository root:
+#   docker build -t semproc:dev .
+# Tags are pinned so a rebuild gets the same bases; pin them by digest too
+# (image:tag@sha256:…) if your policy asks for it. envoy/dockerfile_test.go
+# checks this file.
+
+FROM golang:1.26.8-bookworm AS build
+WORKDIR /src
+# Modules first, so a source change does not download them again.
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/semproc ./cmd/semproc
+# Fetch the model at build time, so the image runs offline. Its files unpack
+# with mode 0640, which the nonroot user of the final image could not read.
+RUN SEMPROC_EMBEDDINGS_MODEL_DIR=/models /out/semproc model pull \
+ && chmod -R a+rX /models
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/semproc /semproc
+COPY --from=build /models /models
+ENV SEMPROC_EMBEDDINGS_MODEL_DIR=/models
+USER nonroot
+# 50051: ext_proc gRPC (SEMPROC_GRPC_ADDR); 9090: /healthz, /readyz, /metrics
+# (SEMPROC_ADMIN_ADDR). Both default to loopback: a sidecar sharing the
+# network namespace reaches them; set SEMPROC_ADMIN_ADDR=:9090 for probes.
+EXPOSE 50051 9090
+ENTRYPOINT ["/semproc"]

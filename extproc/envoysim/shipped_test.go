@@ -1,0 +1,28 @@
+package envoysim
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/semproc/semproc/envoy"
+)
+
+// TestShippedFilterConfig runs a request through the proxy configured with
+// the ext_proc filter of the envoy.yaml users copy.
+func TestShippedFilterConfig(t *testing.T) {
+	f, err := envoy.LoadExtProcFilter("../../envoy/envoy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	h := newHarness(t, f, continueAll, echoUpstream(&calls))
+	resp, body := post(t, h.url, `{"model":"m"}`)
+	if resp.StatusCode != 200 || body != `{"echo":"{\"model\":\"m\"}"}` {
+		t.Fatalf("got %d %q", resp.StatusCode, body)
+	}
+	want := []string{"request_headers", `request_body({"model":"m"}) eos`, "response_headers", `response_body({"echo":"{\"model\":\"m\"}"}) eos`}
+	if got := kinds(h.lastExchange(t).Sent()); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("messages %q, want %q", got, want)
+	}
+}

