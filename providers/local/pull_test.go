@@ -192,3 +192,10 @@ func TestLoadCorruptModel(t *testing.T) {
 		t.Fatalf("Load(corrupt) = %v, want a checksum error", err)
 	}
 }
+
+func TestPullWithoutRegistry(t *testing.T) {
+	err := Pull(context.Background(), PullOptions{Dir: t.TempDir()})
+	if !errors.Is(err, ErrNoRegistry) {
+		t.Fatalf("a missing model with no registry: %v, want ErrNoRegistry", err)
+	}
+}
