@@ -50,14 +50,14 @@ type Config struct {
 	RedisAddrs                []string      `env:"SEMPROC_REDIS_ADDRS" doc:"more Sentinel or Cluster seed addresses, host:port, comma-separated"`
 
 	CacheEnabled           bool          `env:"SEMPROC_CACHE_ENABLED" envDefault:"true" doc:"semantic cache on or off"`
-	CacheDistanceThreshold *float64      `env:"SEMPROC_CACHE_DISTANCE_THRESHOLD" doc:"max cosine distance (0-2) for a hit; default calibrated per embedder: local 0.1 (see Cache quality), others 0.1"`
+	CacheDistanceThreshold *float64      `env:"SEMPROC_CACHE_DISTANCE_THRESHOLD" doc:"max cosine distance (0-2) for a hit; default calibrated per embedder: local 0.03 (see Cache quality), others 0.1"`
 	CacheTTL               time.Duration `env:"SEMPROC_CACHE_TTL" envDefault:"1h" doc:"entry lifetime; a response Cache-Control max-age lowers it"`
 	CacheMessageCountback  int           `env:"SEMPROC_CACHE_MESSAGE_COUNTBACK" envDefault:"1" doc:"non-system messages in the window that is embedded"`
 	CacheScopeHeaders      []string      `env:"SEMPROC_CACHE_SCOPE_HEADERS" envDefault:"authorization,x-api-key,api-key" doc:"request headers whose values partition the cache by tenant"`
 
 	RoutesFile               string   `env:"SEMPROC_ROUTES_FILE" doc:"YAML or JSON file of routing targets; routing is off without targets"`
 	Routes                   string   `env:"SEMPROC_ROUTES" doc:"routing targets as inline JSON (instead of SEMPROC_ROUTES_FILE)"`
-	RoutingDistanceThreshold *float64 `env:"SEMPROC_ROUTING_DISTANCE_THRESHOLD" doc:"max cosine distance for a target; default calibrated per embedder: 0.5"`
+	RoutingDistanceThreshold *float64 `env:"SEMPROC_ROUTING_DISTANCE_THRESHOLD" doc:"max cosine distance (0-2) for a routing target; default calibrated per embedder: local 0.65 (see Routing quality), others 0.5"`
 	RoutingMode              string   `env:"SEMPROC_ROUTING_MODE" envDefault:"auto" doc:"auto (route requests whose model is empty or auto) or always"`
 	RoutingModelHeader       string   `env:"SEMPROC_ROUTING_MODEL_HEADER" envDefault:"x-semproc-model" doc:"request header set to the effective model, for Envoy to route on"`
 
