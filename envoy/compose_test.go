@@ -121,7 +121,7 @@ func checkCompose(data []byte) error {
 	env := semproc.Environment
 	known, err := semprocVariables()
 	if err != nil || len(known) == 0 {
-		return fmt.Errorf("no SEMPROC_ variables found in cmd/semproc (%v)", err)
+		return fmt.Errorf("no SEMPROC_ variables found in cmd/semproc (%w)", err)
 	}
 	for name := range env {
 		if !known[name] {

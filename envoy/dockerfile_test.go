@@ -8,6 +8,7 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -202,10 +203,10 @@ func compareVersions(a, b string) int {
 	for i := range max(len(as), len(bs)) {
 		var x, y int
 		if i < len(as) {
-			fmt.Sscan(as[i], &x)
+			x, _ = strconv.Atoi(as[i])
 		}
 		if i < len(bs) {
-			fmt.Sscan(bs[i], &y)
+			y, _ = strconv.Atoi(bs[i])
 		}
 		if x != y {
 			return x - y

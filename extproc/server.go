@@ -98,7 +98,7 @@ func New(o Options) (*Server, error) {
 // FULL_DUPLEX_STREAMED, the replies the state machine decides) per message,
 // in order. A client that goes away ends it quietly.
 func (s *Server) Process(srv extprocv3.ExternalProcessor_ProcessServer) error {
-	st := newStream(s, srv.Context())
+	st := newStream(srv.Context(), s)
 	defer st.finish()
 	for {
 		req, err := srv.Recv()

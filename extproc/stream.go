@@ -58,7 +58,7 @@ type stream struct {
 	ttl     time.Duration
 }
 
-func newStream(s *Server, ctx context.Context) *stream {
+func newStream(ctx context.Context, s *Server) *stream {
 	return &stream{s: s, ctx: ctx, log: s.o.Logger, started: time.Now()}
 }
 
@@ -120,8 +120,9 @@ func (st *stream) passThrough(req *extprocv3.ProcessingRequest) []*extprocv3.Pro
 			out = append(out, requestHeadersReply(&extprocv3.CommonResponse{}, nil))
 			st.heldHeaders = false
 		}
-		held := append(st.body, m.RequestBody.GetBody()...)
+		held := st.body
 		st.body = nil
+		held = append(held, m.RequestBody.GetBody()...)
 		return append(out, streamedBody(held, m.RequestBody.GetEndOfStream(), true)...)
 	case *extprocv3.ProcessingRequest_RequestTrailers:
 		return []*extprocv3.ProcessingResponse{trailersReply(true)}

@@ -38,13 +38,37 @@ type e2e struct {
 	upstreamURL string
 	admin       string
 	upstream    *fakeLLM
-	embed       *fakeEmbeddings
+	// upstreams are the per-model fake upstreams of
+	// e2eOptions.modelUpstreams.
+	upstreams map[string]*fakeLLM
+	embed     *fakeEmbeddings
 }
 
 func startE2E(t *testing.T, extraEnv map[string]string) *e2e {
 	t.Helper()
-	e := &e2e{upstream: &fakeLLM{}, embed: &fakeEmbeddings{}}
-	up := httptest.NewServer(e.upstream)
+	return startE2EWith(t, extraEnv, e2eOptions{})
+}
+
+// e2eOptions vary the harness for one test.
+type e2eOptions struct {
+	// modelUpstreams each get a fakeLLM of their own (e2e.upstreams): the
+	// stand-in sends a request whose x-semproc-model header names one of
+	// them there, as an Envoy route matching that header would, and any
+	// other request to e2e.upstream.
+	modelUpstreams []string
+	// upstream wraps the default fake upstream, e.g. to answer other APIs
+	// on other paths; nil serves the fakeLLM alone.
+	upstream func(*fakeLLM) http.Handler
+}
+
+func startE2EWith(t *testing.T, extraEnv map[string]string, opts e2eOptions) *e2e {
+	t.Helper()
+	e := &e2e{upstream: &fakeLLM{}, embed: &fakeEmbeddings{}, upstreams: map[string]*fakeLLM{}}
+	var handler http.Handler = e.upstream
+	if opts.upstream != nil {
+		handler = opts.upstream(e.upstream)
+	}
+	up := httptest.NewServer(handler)
 	t.Cleanup(up.Close)
 	e.upstreamURL = up.URL
 	emb := httptest.NewServer(e.embed)
@@ -90,9 +114,22 @@ func startE2E(t *testing.T, extraEnv map[string]string) *e2e {
 		t.Fatal(err)
 	}
 	upURL, _ := url.Parse(up.URL)
+	byModel := map[string]*url.URL{}
+	for _, m := range opts.modelUpstreams {
+		f := &fakeLLM{}
+		srv := httptest.NewServer(f)
+		t.Cleanup(srv.Close)
+		e.upstreams[m] = f
+		byModel[m], _ = url.Parse(srv.URL)
+	}
 	e.proxy, err = envoysim.New(envoysim.Options{
 		Filter: filter, Client: extprocv3.NewExternalProcessorClient(conn),
-		Upstream:    func(http.Header) *url.URL { return upURL },
+		Upstream: func(h http.Header) *url.URL {
+			if u := byModel[h.Get("x-semproc-model")]; u != nil {
+				return u
+			}
+			return upURL
+		},
 		BufferLimit: 16 << 20,
 	})
 	if err != nil {
@@ -280,4 +317,27 @@ func (e *e2e) rawPost(t *testing.T, path, body string, headers ...string) (*http
 		t.Fatal(err)
 	}
 	return resp, b
+}
+
+// checkExchanges fails the test if any request through the stand-in ended
+// processing early (fail-open) or got a local error reply: semproc must
+// have kept Envoy's protocol rules.
+func (e *e2e) checkExchanges(t *testing.T) {
+	t.Helper()
+	for i, x := range e.proxy.Exchanges() {
+		if x.FailedOpen != "" || x.Error != "" {
+			t.Errorf("exchange %d: failed open %q, error %q", i, x.FailedOpen, x.Error)
+		}
+	}
+}
+
+// lastExchange is the stand-in's record of the latest request; requests in
+// these tests are sequential.
+func (e *e2e) lastExchange(t *testing.T) envoysim.Exchange {
+	t.Helper()
+	xs := e.proxy.Exchanges()
+	if len(xs) == 0 {
+		t.Fatal("no request went through the stand-in")
+	}
+	return xs[len(xs)-1]
 }

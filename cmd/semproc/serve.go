@@ -62,11 +62,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, up
 		return err
 	}
 
-	grpcLis, err := net.Listen("tcp", cfg.GRPCAddr)
+	var lc net.ListenConfig
+	grpcLis, err := lc.Listen(ctx, "tcp", cfg.GRPCAddr)
 	if err != nil {
 		return fmt.Errorf("SEMPROC_GRPC_ADDR: %w", err)
 	}
-	adminLis, err := net.Listen("tcp", cfg.AdminAddr)
+	adminLis, err := lc.Listen(ctx, "tcp", cfg.AdminAddr)
 	if err != nil {
 		_ = grpcLis.Close()
 		return fmt.Errorf("SEMPROC_ADMIN_ADDR: %w", err)

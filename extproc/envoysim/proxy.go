@@ -144,7 +144,7 @@ func (u *upstreamCall) start(h *headerMap, noBody bool) error {
 	u.ex.UpstreamURL = target
 	u.ex.UpstreamHeaders = h.httpHeader()
 	u.result = make(chan *http.Response, 1)
-	go func() { u.result <- u.roundTrip(req) }()
+	go func() { u.result <- u.roundTrip(req) }() //nolint:bodyclose // handed over through u.result; the response path closes it
 	return nil
 }
 

@@ -43,10 +43,11 @@ func (d *nodeDef) attrErr(name string, err error) error {
 	return fmt.Errorf("node %s (%s): attribute %s: %w", d.Name, d.Op, name, err)
 }
 
-func (d *nodeDef) intAttr(name string, def int) (int, error) {
+// intAttr reads an integer attribute; absent is 0, as in TensorFlow.
+func (d *nodeDef) intAttr(name string) (int, error) {
 	a, ok := d.Attr[name]
 	if !ok || a.I == nil {
-		return def, nil
+		return 0, nil
 	}
 	v, err := parseInt(a.I)
 	if err != nil {
@@ -55,12 +56,10 @@ func (d *nodeDef) intAttr(name string, def int) (int, error) {
 	return v, nil
 }
 
-func (d *nodeDef) boolAttr(name string, def bool) (bool, error) {
+// boolAttr reads a boolean attribute; absent is false, as in TensorFlow.
+func (d *nodeDef) boolAttr(name string) bool {
 	a, ok := d.Attr[name]
-	if !ok || a.B == nil {
-		return def, nil
-	}
-	return *a.B, nil
+	return ok && a.B != nil && *a.B
 }
 
 func (d *nodeDef) intsAttr(name string) ([]int, error) {

@@ -29,11 +29,7 @@ func newOp(def *nodeDef) (opSpec, error) {
 		return one(unaryOp(f), 1)
 	}
 	if k, ok := reduceKindOf(def.Op); ok {
-		keep, err := def.boolAttr("keep_dims", false)
-		if err != nil {
-			return opSpec{}, err
-		}
-		return one(reduceOp(k, keep), 2)
+		return one(reduceOp(k, def.boolAttr("keep_dims")), 2)
 	}
 	switch def.Op {
 	case "LogicalNot":
@@ -61,7 +57,7 @@ func newOp(def *nodeDef) (opSpec, error) {
 	case "ConcatV2":
 		return one(concatV2, -1)
 	case "Pack":
-		axis, err := def.intAttr("axis", 0)
+		axis, err := def.intAttr("axis")
 		if err != nil {
 			return opSpec{}, err
 		}
@@ -73,16 +69,16 @@ func newOp(def *nodeDef) (opSpec, error) {
 	case "StridedSlice":
 		return newStridedSlice(def)
 	case "SplitV":
-		n, err := def.intAttr("num_split", 0)
+		n, err := def.intAttr("num_split")
 		if err != nil || n < 1 {
-			return opSpec{}, fmt.Errorf("num_split %d: %v", n, err)
+			return opSpec{}, unsupported("num_split", n, err)
 		}
 		return opSpec{run: splitV(n), inputs: 3, outputs: n}, nil
 	case "Range":
 		return one(rangeOp, 3)
 	case "GatherV2":
-		if b, err := def.intAttr("batch_dims", 0); err != nil || b != 0 {
-			return opSpec{}, fmt.Errorf("batch_dims %d unsupported: %v", b, err)
+		if b, err := def.intAttr("batch_dims"); err != nil || b != 0 {
+			return opSpec{}, unsupported("batch_dims", b, err)
 		}
 		return one(gatherV2, 3)
 	case "GatherNd":
@@ -101,7 +97,7 @@ func newOp(def *nodeDef) (opSpec, error) {
 		return newConv2D(def)
 	case "BiasAdd":
 		if f, err := def.stringAttr("data_format", "NHWC"); err != nil || f != "NHWC" {
-			return opSpec{}, fmt.Errorf("data_format %q unsupported: %v", f, err)
+			return opSpec{}, unsupported("data_format", f, err)
 		}
 		return one(biasAdd, 2)
 	}
@@ -119,7 +115,7 @@ func newStridedSlice(def *nodeDef) (opSpec, error) {
 		{"begin_mask", &m.begin}, {"end_mask", &m.end}, {"shrink_axis_mask", &m.shrink},
 		{"ellipsis_mask", &ellipsis}, {"new_axis_mask", &newAxis},
 	} {
-		if *a.dst, err = def.intAttr(a.name, 0); err != nil {
+		if *a.dst, err = def.intAttr(a.name); err != nil {
 			return opSpec{}, err
 		}
 	}
@@ -130,15 +126,7 @@ func newStridedSlice(def *nodeDef) (opSpec, error) {
 }
 
 func newMatMul(def *nodeDef, attrA, attrB string, op func(bool, bool) opFunc) (opSpec, error) {
-	ta, err := def.boolAttr(attrA, false)
-	if err != nil {
-		return opSpec{}, err
-	}
-	tb, err := def.boolAttr(attrB, false)
-	if err != nil {
-		return opSpec{}, err
-	}
-	return opSpec{run: op(ta, tb), inputs: 2, outputs: 1}, nil
+	return opSpec{run: op(def.boolAttr(attrA), def.boolAttr(attrB)), inputs: 2, outputs: 1}, nil
 }
 
 func newConv2D(def *nodeDef) (opSpec, error) {
@@ -152,10 +140,19 @@ func newConv2D(def *nodeDef) (opSpec, error) {
 		}
 	}
 	if p, err := def.stringAttr("padding", ""); err != nil || p != "VALID" {
-		return opSpec{}, fmt.Errorf("padding %q unsupported: %v", p, err)
+		return opSpec{}, unsupported("padding", p, err)
 	}
 	if f, err := def.stringAttr("data_format", "NHWC"); err != nil || f != "NHWC" {
-		return opSpec{}, fmt.Errorf("data_format %q unsupported: %v", f, err)
+		return opSpec{}, unsupported("data_format", f, err)
 	}
 	return opSpec{run: conv2D, inputs: 2, outputs: 1}, nil
+}
+
+// unsupported explains why a node cannot be run: its attribute could not
+// be read, or has a value this interpreter does not implement.
+func unsupported(attr string, value any, err error) error {
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%s %v unsupported", attr, value)
 }

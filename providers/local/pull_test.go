@@ -66,7 +66,7 @@ func fakeRegistry(t *testing.T, path string, body []byte) (*httptest.Server, *at
 			return
 		}
 		hits.Add(1)
-		w.Write(body)
+		_, _ = w.Write(body)
 	}))
 	t.Cleanup(srv.Close)
 	return srv, &hits
@@ -121,9 +121,11 @@ func TestPull(t *testing.T) {
 	t.Run("replaces a broken directory", func(t *testing.T) {
 		srv, hits := fakeRegistry(t, path, good)
 		dir := filepath.Join(t.TempDir(), "m")
-		os.MkdirAll(dir, 0o755)
-		os.WriteFile(filepath.Join(dir, "model.bin"), []byte("truncated"), 0o644)
-		os.WriteFile(filepath.Join(dir, "stale"), []byte("old"), 0o644)
+		if err := errors.Join(os.MkdirAll(dir, 0o755),
+			os.WriteFile(filepath.Join(dir, "model.bin"), []byte("truncated"), 0o644),
+			os.WriteFile(filepath.Join(dir, "stale"), []byte("old"), 0o644)); err != nil {
+			t.Fatal(err)
+		}
 		if err := pull(ctx, PullOptions{Dir: dir, Registry: srv.URL}, pkg); err != nil {
 			t.Fatal(err)
 		}

@@ -54,7 +54,9 @@ func TestLoadTokenizerErrors(t *testing.T) {
 		"bad score": `[["\ufffd",0],["<s>",0],["</s>",0],["e1",0],["e2",0],["e3",0],["a","x"]]`,
 	} {
 		dir := t.TempDir()
-		os.WriteFile(filepath.Join(dir, "vocab.json"), []byte(vocab), 0o644)
+		if err := os.WriteFile(filepath.Join(dir, "vocab.json"), []byte(vocab), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := loadTokenizer(dir); err == nil {
 			t.Errorf("%s: loaded", name)
 		}

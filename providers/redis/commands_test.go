@@ -39,7 +39,6 @@ func TestVectorBlob(t *testing.T) {
 }
 
 func TestPutCommands(t *testing.T) {
-	const key = "semproc:%s:m:2:ee55"
 	tests := []struct {
 		name    string
 		storage Storage
