@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -130,10 +132,34 @@ func (c *Cache) Get(ctx context.Context, l Lookup) Result {
 	if err != nil {
 		return failed(fmt.Errorf("vector search: %w", err))
 	}
-	if m != nil {
+	if m != nil && sameNumbers(m.Window, req.Window) {
 		return Result{Status: StatusHit, Match: m}
 	}
 	return Result{Status: StatusMiss, entry: e}
+}
+
+// sameNumbers guards semantic hits: sentence embeddings place "what is 5
+// times 12?" and "what is 6 times 13?" almost on top of each other, yet
+// their answers differ. Two windows whose numbers differ never match
+// semantically; the exact layer is unaffected.
+func sameNumbers(a, b string) bool {
+	return slices.Equal(numbers(a), numbers(b))
+}
+
+func numbers(s string) []string {
+	var out []string
+	start := -1
+	for i, r := range s + " " {
+		digit := r >= '0' && r <= '9'
+		switch {
+		case digit && start < 0:
+			start = i
+		case !digit && start >= 0:
+			out = append(out, strings.TrimLeft(s[start:i], "0"))
+			start = -1
+		}
+	}
+	return out
 }
 
 // Store keeps a completion for a Miss or Refresh result. ttl, when

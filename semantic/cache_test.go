@@ -216,3 +216,29 @@ func TestScopeSeparatesValues(t *testing.T) {
 		t.Error("anonymous scope differs")
 	}
 }
+
+func TestCacheNumbersMustMatchForSemanticHits(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	c := newTestCache(t, &wordEmbedder{}, newTestMemory(t, clk, 10), clk)
+	r := c.Get(ctx, Lookup{Request: req("what is 5 times 12 please")})
+	if err := c.Store(ctx, r, []byte("60"), 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		window string
+		want   Status
+	}{
+		{"what is 5 times 12 please", StatusHit},     // exact
+		{"what is 5 times 12 please now", StatusHit}, // semantic, same numbers
+		{"what is 05 times 12 please now", StatusHit},
+		{"what is 6 times 12 please", StatusMiss},
+		{"what is 5 times 12 or 3 please", StatusMiss},
+		{"what is five times twelve please", StatusMiss},
+	}
+	for _, tt := range tests {
+		if got := c.Get(ctx, Lookup{Request: req(tt.window)}).Status; got != tt.want {
+			t.Errorf("%q: %s, want %s", tt.window, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,183 @@
+// Command semproc-load drives a running semproc over gRPC exactly as
+// Envoy's ext_proc filter does with the shipped configuration (BUFFERED
+// request body, then response headers and a STREAMED response body on a
+// miss), and reports throughput, latency percentiles and the hit ratio.
+//
+//	semproc-load -addr 127.0.0.1:50051 -c 8 -d 20s -prompts 200
+//
+// With -prompts N it cycles through N distinct prompts: the first round
+// misses and stores, later rounds hit. -unique makes every request a miss.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+type options struct {
+	addr     string
+	conc     int
+	duration time.Duration
+	max      int
+	prompts  int
+	unique   bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.addr, "addr", "127.0.0.1:50051", "semproc's ext_proc address")
+	flag.IntVar(&o.conc, "c", 4, "concurrent streams")
+	flag.DurationVar(&o.duration, "d", 10*time.Second, "how long to run")
+	flag.IntVar(&o.max, "n", 0, "stop after this many requests (0: run for -d)")
+	flag.IntVar(&o.prompts, "prompts", 100, "distinct prompts to cycle through")
+	flag.BoolVar(&o.unique, "unique", false, "a new prompt for every request (all misses)")
+	flag.Parse()
+	if err := run(o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "semproc-load:", err)
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	latency time.Duration
+	hit     bool
+}
+
+func run(o options, out io.Writer) error {
+	if o.conc < 1 || o.prompts < 1 || o.duration <= 0 {
+		return errors.New("-c, -prompts and -d must be positive")
+	}
+	conn, err := grpc.NewClient(o.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	client := extprocv3.NewExternalProcessorClient(conn)
+	ctx, cancel := context.WithTimeout(context.Background(), o.duration)
+	defer cancel()
+
+	var next atomic.Int64
+	var mu sync.Mutex
+	var results []result
+	var firstErr error
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range o.conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := next.Add(1)
+				if o.max > 0 && i > int64(o.max) {
+					return
+				}
+				prompt := i % int64(o.prompts)
+				if o.unique {
+					prompt = i
+				}
+				t0 := time.Now()
+				hit, err := oneRequest(ctx, client, fmt.Sprintf("Question number %d: what is %d times %d?", prompt, prompt, prompt+7))
+				if ctx.Err() != nil {
+					return // cut off by the deadline: not a sample
+				}
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				if err == nil {
+					results = append(results, result{latency: time.Since(t0), hit: hit})
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	report(out, results, time.Since(start), o)
+	return firstErr
+}
+
+// oneRequest is one HTTP request as Envoy presents it: it reports whether
+// semproc answered from the cache.
+func oneRequest(ctx context.Context, c extprocv3.ExternalProcessorClient, prompt string) (bool, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s, err := c.Process(ctx)
+	if err != nil {
+		return false, err
+	}
+	body := fmt.Sprintf(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":%q}]}`, prompt)
+	exchange := func(m *extprocv3.ProcessingRequest) (*extprocv3.ProcessingResponse, error) {
+		if err := s.Send(m); err != nil {
+			return nil, err
+		}
+		return s.Recv()
+	}
+	steps := []*extprocv3.ProcessingRequest{
+		{Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: headers(
+			":method", "POST", ":path", "/v1/chat/completions", "authorization", "Bearer load-test", "content-type", "application/json")}}},
+		{Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{Body: []byte(body), EndOfStream: true}}},
+		{Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{Headers: headers(":status", "200", "content-type", "application/json")}}},
+		{Request: &extprocv3.ProcessingRequest_ResponseBody{ResponseBody: &extprocv3.HttpBody{EndOfStream: true, Body: []byte(
+			`{"id":"chatcmpl-load","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"` + prompt + ` is answered."},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}`)}}},
+	}
+	for _, m := range steps {
+		r, err := exchange(m)
+		if err != nil {
+			return false, err
+		}
+		if r.GetImmediateResponse() != nil {
+			return true, s.CloseSend()
+		}
+	}
+	return false, s.CloseSend()
+}
+
+func headers(kv ...string) *corev3.HeaderMap {
+	hm := &corev3.HeaderMap{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		hm.Headers = append(hm.Headers, &corev3.HeaderValue{Key: kv[i], RawValue: []byte(kv[i+1])})
+	}
+	return hm
+}
+
+func report(out io.Writer, rs []result, elapsed time.Duration, o options) {
+	if len(rs) == 0 {
+		fmt.Fprintln(out, "no request completed")
+		return
+	}
+	var hits []time.Duration
+	var misses []time.Duration
+	for _, r := range rs {
+		if r.hit {
+			hits = append(hits, r.latency)
+		} else {
+			misses = append(misses, r.latency)
+		}
+	}
+	fmt.Fprintf(out, "%d requests in %s with %d streams: %.0f req/s, %.1f%% hits\n",
+		len(rs), elapsed.Round(time.Millisecond), o.conc, float64(len(rs))/elapsed.Seconds(), 100*float64(len(hits))/float64(len(rs)))
+	for _, g := range []struct {
+		name string
+		ls   []time.Duration
+	}{{"hit", hits}, {"miss", misses}} {
+		if len(g.ls) == 0 {
+			continue
+		}
+		slices.Sort(g.ls)
+		p := func(q float64) time.Duration { return g.ls[int(q*float64(len(g.ls)-1))].Round(time.Microsecond) }
+		fmt.Fprintf(out, "%-4s n=%-7d p50=%-10s p90=%-10s p99=%-10s max=%s\n", g.name, len(g.ls), p(0.5), p(0.9), p(0.99), g.ls[len(g.ls)-1].Round(time.Microsecond))
+	}
+}
