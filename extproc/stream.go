@@ -222,8 +222,11 @@ func (st *stream) finish() {
 		return
 	}
 	status := string(st.result.Status)
-	if st.s.o.Cache == nil {
+	switch {
+	case st.s.o.Cache == nil:
 		status = "disabled"
+	case status == "":
+		status = "incomplete" // the stream ended before the request body did
 	}
 	route := st.route
 	if route == "" {
