@@ -28,6 +28,13 @@ func (st *stream) decide(ctx context.Context) plan {
 		// stored; a hit is always sent uncompressed.
 		p.headers = p.headers.del("accept-encoding")
 	}
+	if st.routes() {
+		// Whatever the client sent in the routing header never reaches
+		// Envoy's route; the effective model is set below (removals go
+		// first, then sets).
+		p.headers = p.headers.del(st.s.o.ModelHeader)
+		p.clearRoute = true
+	}
 	req, err := st.ep.format.ParseRequest(st.body, st.s.o.Countback)
 	if err != nil {
 		st.log.Debug("request body not understood; passing through", "error", err)
@@ -38,7 +45,10 @@ func (st *stream) decide(ctx context.Context) plan {
 	if st.ep.model != "" {
 		req.Model = st.ep.model
 	}
-	if st.routes() {
+	// A body that came in replied-to chunks can no longer be rewritten, and
+	// Envoy ignores header mutations in streamed body replies: such a
+	// request keeps its own model.
+	if st.routes() && !st.partialBody {
 		p = st.applyRoute(ctx, p)
 	}
 	st.model = req.Model
@@ -93,7 +103,6 @@ func (st *stream) applyRoute(ctx context.Context, p plan) plan {
 	if req.Model != "" {
 		p.headers = p.headers.add(st.s.o.ModelHeader, req.Model)
 	}
-	p.clearRoute = true
 	return p
 }
 

@@ -382,3 +382,45 @@ func TestFullDuplexOverLimitPassesThroughWhatWasHeld(t *testing.T) {
 		t.Errorf("passed-through body has %d bytes, want %d", len(got), len(want))
 	}
 }
+
+func TestFullDuplexPanicSendsTheBodyOnce(t *testing.T) {
+	e := newTestEnv(t, nil)
+	body := `{"prompt":"x","panic":true}`
+	per := e.exchange(t, duplex(reqHeaders("/v1/chat/completions", false)), reqBody(body[:10], false), reqBody(body[10:], true))
+	out := per[2]
+	if len(out) < 2 || out[0].GetRequestHeaders() == nil {
+		t.Fatalf("want the held headers reply, then the body: %v", out)
+	}
+	var got []byte
+	for _, r := range out[1:] {
+		got = append(got, r.GetRequestBody().GetResponse().GetBodyMutation().GetStreamedResponse().GetBody()...)
+	}
+	if string(got) != body {
+		t.Errorf("body after a panic %q, want %q", got, body)
+	}
+}
+
+func TestRoutingHeaderFromClientNeverSurvives(t *testing.T) {
+	e := newTestEnv(t, func(o *Options) { o.Router = fakeRouter{} })
+	per := e.exchange(t, reqHeaders("/v1/chat/completions", false, "x-semproc-model", "spoofed"), reqBody(`not json`, true))
+	c := one(t, per[1]).GetRequestBody().GetResponse()
+	removed := false
+	for _, h := range c.GetHeaderMutation().GetRemoveHeaders() {
+		removed = removed || h == "x-semproc-model"
+	}
+	if !removed || !c.GetClearRouteCache() {
+		t.Errorf("an unreadable body must still drop the client's routing header and clear the route: %v", c)
+	}
+}
+
+func TestStreamedRequestBodyIsNotRouted(t *testing.T) {
+	e := newTestEnv(t, func(o *Options) { o.Router = fakeRouter{} })
+	body := `{"model":"auto","prompt":"math please"}`
+	per := e.exchange(t, reqHeaders("/v1/chat/completions", false), reqBody(body[:9], false), reqBody(body[9:], true), respHeaders(":status", "200"))
+	if c := one(t, per[2]).GetRequestBody().GetResponse(); c.GetBodyMutation() != nil {
+		t.Errorf("a body that already went upstream in pieces cannot be rewritten: %v", c)
+	}
+	if h := setHeaders(one(t, per[3]).GetResponseHeaders().GetResponse().GetHeaderMutation()); h["x-semproc-model"] != "auto" || h["x-semproc-route"] != "none" {
+		t.Errorf("response headers %v: the request kept its own model", h)
+	}
+}

@@ -63,13 +63,17 @@ func newStream(ctx context.Context, s *Server) *stream {
 }
 
 // handleSafely turns a panic into a logged, counted pass-through: one bad
-// request must never take the process or the stream down.
+// request must never take the process or the stream down. What was held
+// back before the message is restored, so the pass-through sends every
+// body byte exactly once.
 func (st *stream) handleSafely(req *extprocv3.ProcessingRequest) (out []*extprocv3.ProcessingResponse) {
+	held, heldHeaders := len(st.body), st.heldHeaders
 	defer func() {
 		if r := recover(); r != nil {
 			st.log.Error("panic while processing a message; passing the request through", "panic", r, "stack", string(debug.Stack()))
 			st.s.o.Metrics.failure(st.ctx, "panic")
 			st.phase = phasePassThrough
+			st.body, st.heldHeaders = st.body[:min(held, len(st.body))], heldHeaders
 			out = st.passThrough(req)
 		}
 	}()
@@ -125,7 +129,13 @@ func (st *stream) passThrough(req *extprocv3.ProcessingRequest) []*extprocv3.Pro
 		held = append(held, m.RequestBody.GetBody()...)
 		return append(out, streamedBody(held, m.RequestBody.GetEndOfStream(), true)...)
 	case *extprocv3.ProcessingRequest_RequestTrailers:
-		return []*extprocv3.ProcessingResponse{trailersReply(true)}
+		var out []*extprocv3.ProcessingResponse
+		if st.heldHeaders {
+			out = append(out, requestHeadersReply(&extprocv3.CommonResponse{}, nil))
+			out = append(out, streamedBody(st.body, false, true)...)
+			st.body, st.heldHeaders = nil, false
+		}
+		return append(out, trailersReply(true))
 	case *extprocv3.ProcessingRequest_ResponseHeaders:
 		return []*extprocv3.ProcessingResponse{responseHeadersReply(&extprocv3.CommonResponse{}, nil, nil)}
 	case *extprocv3.ProcessingRequest_ResponseBody:

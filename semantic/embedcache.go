@@ -2,6 +2,7 @@ package semantic
 
 import (
 	"context"
+	"fmt"
 	"sync"
 )
 
@@ -33,8 +34,8 @@ func NewEmbeddingCache(next Embedder, maxEntries int) *EmbeddingCache {
 }
 
 // Embed returns the remembered vector of text, or asks the wrapped embedder.
-// Failures are not remembered. The returned slice is shared: do not modify
-// it.
+// Failures are not remembered. Every caller waits at most until its own
+// context ends. The returned slice is shared: do not modify it.
 func (c *EmbeddingCache) Embed(ctx context.Context, text string) ([]float32, error) {
 	c.mu.Lock()
 	if v, ok := c.vectors.get(text); ok {
@@ -45,10 +46,26 @@ func (c *EmbeddingCache) Embed(ctx context.Context, text string) ([]float32, err
 	if !ok {
 		call = &embedCall{done: make(chan struct{})}
 		c.inflight[text] = call
-		c.mu.Unlock()
-		// The shared call must not die with the first caller's request, but
-		// stays bounded by the embedder's own timeout.
-		call.vec, call.err = c.next.Embed(context.WithoutCancel(ctx), text)
+		// The shared call must not die with the first caller's request; the
+		// embedder's own timeout bounds it.
+		go c.run(context.WithoutCancel(ctx), text, call)
+	}
+	c.mu.Unlock()
+	select {
+	case <-call.done:
+		return call.vec, call.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// run makes one shared call; a panic in the embedder becomes its error, so
+// waiting callers are always released.
+func (c *EmbeddingCache) run(ctx context.Context, text string, call *embedCall) {
+	defer func() {
+		if r := recover(); r != nil {
+			call.vec, call.err = nil, fmt.Errorf("embeddings: panic: %v", r)
+		}
 		c.mu.Lock()
 		delete(c.inflight, text)
 		if call.err == nil {
@@ -56,15 +73,8 @@ func (c *EmbeddingCache) Embed(ctx context.Context, text string) ([]float32, err
 		}
 		c.mu.Unlock()
 		close(call.done)
-	} else {
-		c.mu.Unlock()
-	}
-	select {
-	case <-call.done:
-		return call.vec, call.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	}()
+	call.vec, call.err = c.next.Embed(ctx, text)
 }
 
 // Fits reports whether the wrapped embedder reads all of text.

@@ -2,6 +2,7 @@ package semantic
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -142,5 +143,28 @@ func TestEmbeddingCacheDoesNotRememberFailures(t *testing.T) {
 	_, err2 := c.Embed(context.Background(), "x")
 	if err1 == nil || err2 == nil || emb.calls.Load() != 2 {
 		t.Errorf("errors %v %v, calls %d", err1, err2, emb.calls.Load())
+	}
+}
+
+func TestEmbeddingCacheHonoursEachCallersDeadline(t *testing.T) {
+	blocking := &blockingEmbedder{release: make(chan struct{})}
+	defer close(blocking.release)
+	c := NewEmbeddingCache(blocking, 10)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := c.Embed(ctx, "slow"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("the first caller of a slow embedder got %v, want its own deadline", err)
+	}
+}
+
+func TestEmbeddingCachePanicReleasesWaiters(t *testing.T) {
+	c := NewEmbeddingCache(EmbedderFunc(func(context.Context, string) ([]float32, error) { panic("bug") }), 10)
+	for range 2 { // the second call must not wait on a call that never ends
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := c.Embed(ctx, "x")
+		cancel()
+		if err == nil || errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("got %v, want the panic as an error", err)
+		}
 	}
 }

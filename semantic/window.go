@@ -58,3 +58,22 @@ func Fingerprint(v any) (string, error) {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
 }
+
+// WindowStub is what a window message leaves in the fingerprint: the
+// message object without its content. The text is embedded, not hashed,
+// but its role (a user question or an assistant prefill) and any other
+// field still decide which answer fits. m is a decoded JSON object;
+// anything else is returned as is.
+func WindowStub(m any) any {
+	obj, ok := m.(map[string]any)
+	if !ok {
+		return m
+	}
+	stub := make(map[string]any, len(obj))
+	for k, v := range obj {
+		if k != "content" {
+			stub[k] = v
+		}
+	}
+	return stub
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/semproc/semproc/extproc"
 	"github.com/semproc/semproc/semantic"
@@ -99,7 +100,12 @@ func explainCmd(ctx context.Context, args []string, getenv func(string) string, 
 var _ extproc.Router = (*semantic.Router)(nil)
 
 func explainRoute(ctx context.Context, w io.Writer, r *semantic.Router, req *semantic.Request) {
-	<-r.Ready()
+	select {
+	case <-r.Ready():
+	case <-time.After(10 * time.Second):
+		fmt.Fprintln(w, "routing\ttarget descriptions not embedded yet (embeddings provider down?): the decision below is the fallback")
+	case <-ctx.Done():
+	}
 	ds, err := r.Distances(ctx, req.API, req.RouteText)
 	if err != nil {
 		fmt.Fprintf(w, "routing\tembeddings failed: %v\n", err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,10 +34,26 @@ type components struct {
 	cache    *semantic.Cache // nil when the cache is off
 	router   *semantic.Router
 	formats  extproc.Formats
-	closers  []func() error
+
+	mu      sync.Mutex // closers grow from the background probe
+	closers []func() error
+	closed  bool
+}
+
+func (c *components) addCloser(f func() error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		_ = f() // opened during shutdown: close at once
+		return
+	}
+	c.closers = append(c.closers, f)
 }
 
 func (c *components) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
 	var errs []error
 	for _, f := range c.closers {
 		errs = append(errs, f())
@@ -76,7 +93,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry) (*
 				return err
 			}
 			c.store.set(s)
-			c.closers = append(c.closers, closer)
+			c.addCloser(closer)
 			return nil
 		}
 		if dims > 0 {
@@ -84,6 +101,18 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry) (*
 				return nil, &configError{err}
 			}
 		} else {
+			// The store opens once the dimension is known; its
+			// configuration is checked now, so bad settings still stop
+			// start-up.
+			if cfg.VectorDB == "redis" {
+				o, err := redisOptions(cfg, 0, log)
+				if err == nil {
+					err = o.Validate()
+				}
+				if err != nil {
+					return nil, &configError{fmt.Errorf("SEMPROC_REDIS_*: %w", err)}
+				}
+			}
 			go probeDimensions(ctx, c.embedder, cfg.EmbeddingsTimeout, log, openStore)
 		}
 	}
@@ -153,25 +182,33 @@ func newStore(ctx context.Context, cfg Config, dims int, log *slog.Logger) (sema
 		})
 		return m, func() error { return nil }, err
 	}
-	password, err := readSecret(cfg.RedisPassword, cfg.RedisPasswordFile, "SEMPROC_REDIS_PASSWORD_FILE")
+	o, err := redisOptions(cfg, dims, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	sentinelPassword, err := readSecret("", cfg.RedisSentinelPasswordFile, "SEMPROC_REDIS_SENTINEL_PASSWORD_FILE")
-	if err != nil {
-		return nil, nil, err
-	}
-	s, err := redisstore.New(ctx, redisstore.Options{
-		URL: cfg.RedisURL, Password: password, TLSCAFile: cfg.RedisTLSCAFile,
-		SentinelMaster: cfg.RedisSentinelMaster, SentinelPassword: sentinelPassword, Cluster: cfg.RedisCluster, Addrs: cfg.RedisAddrs,
-		Storage: redisstore.Storage(cfg.RedisStorage), Query: redisstore.QueryMode(cfg.RedisQuery),
-		Model: model, Dimension: dims, Timeout: cfg.RedisTimeout, DialTimeout: cfg.RedisDialTimeout, PoolSize: cfg.RedisPoolSize,
-		Logger: log.With("component", "redis"),
-	})
+	s, err := redisstore.New(ctx, o)
 	if err != nil {
 		return nil, nil, fmt.Errorf("SEMPROC_REDIS_*: %w", err)
 	}
 	return s, s.Close, nil
+}
+
+func redisOptions(cfg Config, dims int, log *slog.Logger) (redisstore.Options, error) {
+	password, err := readSecret(cfg.RedisPassword, cfg.RedisPasswordFile, "SEMPROC_REDIS_PASSWORD_FILE")
+	if err != nil {
+		return redisstore.Options{}, err
+	}
+	sentinelPassword, err := readSecret("", cfg.RedisSentinelPasswordFile, "SEMPROC_REDIS_SENTINEL_PASSWORD_FILE")
+	if err != nil {
+		return redisstore.Options{}, err
+	}
+	return redisstore.Options{
+		URL: cfg.RedisURL, Password: password, TLSCAFile: cfg.RedisTLSCAFile,
+		SentinelMaster: cfg.RedisSentinelMaster, SentinelPassword: sentinelPassword, Cluster: cfg.RedisCluster, Addrs: cfg.RedisAddrs,
+		Storage: redisstore.Storage(cfg.RedisStorage), Query: redisstore.QueryMode(cfg.RedisQuery),
+		Model: embeddingModel(cfg), Dimension: dims, Timeout: cfg.RedisTimeout, DialTimeout: cfg.RedisDialTimeout, PoolSize: cfg.RedisPoolSize,
+		Logger: log.With("component", "redis"),
+	}, nil
 }
 
 // probeDimensions learns a remote model's vector size with one call,

@@ -64,11 +64,13 @@ func (Messages) ParseRequest(body []byte, countback int) (*semantic.Request, err
 	for _, i := range indexes {
 		inWindow[i-offset] = true
 	}
+	// The window's texts are embedded, not hashed; their roles stay.
 	kept := make([]any, 0, len(rawMsgs))
 	for i, rm := range rawMsgs {
-		if !inWindow[i] {
-			kept = append(kept, rm)
+		if inWindow[i] {
+			rm = semantic.WindowStub(rm)
 		}
+		kept = append(kept, rm)
 	}
 	doc["messages"] = kept
 	for _, f := range ignoredFields {

@@ -223,3 +223,16 @@ func TestSetModelRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestFingerprintKeepsTheWindowsRole(t *testing.T) {
+	fp := func(role string) string {
+		r, err := Messages{}.ParseRequest([]byte(`{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"hi"},{"role":"`+role+`","content":"Paris"}]}`), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Fingerprint
+	}
+	if fp("user") == fp("assistant") {
+		t.Error("a user question and an assistant prefill with the same text share a fingerprint")
+	}
+}

@@ -46,14 +46,14 @@ func (c Chat) ParseRequest(body []byte, countback int) (*semantic.Request, error
 			break
 		}
 	}
-	// The window's messages are embedded, not hashed: what stays of
-	// messages is the system prompt and the earlier turns.
+	// The window's texts are embedded, not hashed: what stays of messages
+	// is the system prompt, the earlier turns and the window's roles.
 	all := obj["messages"].([]any)
-	rest := make([]any, 0, len(all)-len(indexes))
+	rest := make([]any, 0, len(all))
 	for i, m := range all {
 		if len(indexes) > 0 && indexes[0] == i {
 			indexes = indexes[1:]
-			continue
+			m = semantic.WindowStub(m)
 		}
 		rest = append(rest, m)
 	}

@@ -223,3 +223,16 @@ func TestSetModel(t *testing.T) {
 		}
 	}
 }
+
+func TestFingerprintKeepsTheWindowsRole(t *testing.T) {
+	fp := func(role string) string {
+		r, err := Chat{}.ParseRequest([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"`+role+`","content":"Paris"}]}`), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Fingerprint
+	}
+	if fp("user") == fp("assistant") {
+		t.Error("a user question and an assistant prefill with the same text share a fingerprint")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"time"
 
@@ -139,9 +140,29 @@ func (o Options) withDefaults() (Options, error) {
 // clientOptions turns the options into go-redis's. It reads the CA file, so
 // a missing file is reported at start-up with the other configuration
 // errors.
+// Validate reports every problem of the options that does not depend on
+// the embeddings dimension, without connecting: a caller that learns the
+// dimension later can still stop on bad configuration at start-up.
+func (o Options) Validate() error {
+	if o.Dimension == 0 {
+		o.Dimension = 1
+	}
+	o, err := o.withDefaults()
+	if o.URL != "" {
+		_, cerr := o.clientOptions()
+		err = errors.Join(err, cerr)
+	}
+	return err
+}
+
 func (o Options) clientOptions() (*redis.UniversalOptions, error) {
 	u, err := redis.ParseURL(o.URL)
 	if err != nil {
+		// net/url's errors quote the whole URL, password included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return nil, fmt.Errorf("URL does not parse: %w", ue.Err)
+		}
 		return nil, fmt.Errorf("URL: %w", err)
 	}
 	if u.DB != 0 {

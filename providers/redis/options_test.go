@@ -91,3 +91,16 @@ func TestClientOptions(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateRedactsURLAndNeedsNoDimension(t *testing.T) {
+	err := Options{URL: "redis://user:s3cr%t@host:6379/0", Model: "m"}.Validate()
+	if err == nil || strings.Contains(err.Error(), "s3cr") {
+		t.Errorf("a bad URL: %v (must fail without quoting the password)", err)
+	}
+	if err := (Options{URL: "redis://host:6379/2", Model: "m"}).Validate(); err == nil {
+		t.Error("a database other than 0 must be refused")
+	}
+	if err := (Options{URL: "redis://host:6379", Model: "m"}).Validate(); err != nil {
+		t.Errorf("valid options without a dimension: %v", err)
+	}
+}
