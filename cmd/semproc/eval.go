@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"text/tabwriter"
 
@@ -41,11 +40,7 @@ func evalCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
 	cfg.CacheEnabled = false // eval embeds; it needs no store
-	tel, err := newTelemetry(ctx, func(string) string { return "" })
-	if err != nil {
-		return err
-	}
-	c, err := build(ctx, cfg, slog.New(slog.DiscardHandler), tel)
+	c, err := buildForTool(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -38,11 +38,7 @@ func explainCmd(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	tel, err := newTelemetry(ctx, func(string) string { return "" })
-	if err != nil {
-		return err
-	}
-	c, err := build(ctx, cfg, slog.New(slog.DiscardHandler), tel)
+	c, err := buildForTool(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -98,6 +94,16 @@ func explainCmd(ctx context.Context, args []string, getenv func(string) string, 
 }
 
 var _ extproc.Router = (*semantic.Router)(nil)
+
+// buildForTool wires the server's parts for a one-shot command: no
+// telemetry export, no logs.
+func buildForTool(ctx context.Context, cfg Config) (*components, error) {
+	tel, err := newTelemetry(ctx, func(string) string { return "" })
+	if err != nil {
+		return nil, err
+	}
+	return build(ctx, cfg, slog.New(slog.DiscardHandler), tel)
+}
 
 func explainRoute(ctx context.Context, w io.Writer, r *semantic.Router, req *semantic.Request) {
 	select {

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// toolEnv points the tools at a fake OpenAI-compatible embeddings server.
+func toolEnv(t *testing.T, extra map[string]string) func(string) string {
+	t.Helper()
+	emb := httptest.NewServer(&fakeEmbeddings{})
+	t.Cleanup(emb.Close)
+	env := map[string]string{
+		"SEMPROC_EMBEDDINGS_PROVIDER": "openai", "SEMPROC_EMBEDDINGS_URL": emb.URL, "SEMPROC_EMBEDDINGS_DIMENSIONS": "64",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return envOf(env)
+}
+
+func TestEvalCommand(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "pairs.jsonl")
+	pairs := `{"a":"what is the capital of france","b":"what is the capital of france please","duplicate":true}
+{"a":"how do volcanoes erupt","b":"how do volcanoes erupt exactly","duplicate":true}
+{"a":"best pasta recipe","b":"how do planes fly","duplicate":false}
+`
+	if err := os.WriteFile(file, []byte(pairs), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := run(context.Background(), []string{"eval", "-from", "0.1", "-to", "0.3", "-step", "0.1", file}, toolEnv(t, nil), &out, &out); err != nil {
+		t.Fatalf("eval: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"threshold", "0.100", "0.300", "recommended SEMPROC_CACHE_DISTANCE_THRESHOLD="} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("eval output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestExplainCommand(t *testing.T) {
+	routes := `[{"name":"geo","model":"geo-model","descriptions":["capital city of a country"]},
+{"name":"other","model":"other-model","descriptions":["anything else"],"catch_all":true}]`
+	var out strings.Builder
+	err := run(context.Background(), []string{"explain", "-system", "be brief", "what is the capital city of france"},
+		toolEnv(t, map[string]string{"SEMPROC_ROUTES": routes, "SEMPROC_ROUTING_DISTANCE_THRESHOLD": "0.6"}), &out, &out)
+	if err != nil {
+		t.Fatalf("explain: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{`embedded text   "what is the capital city of france"`, "target geo", "route decision  target=geo model=\"geo-model\"", "cache lookup    Miss"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("explain output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
