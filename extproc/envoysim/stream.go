@@ -222,9 +222,16 @@ func (s *session) next(frames <-chan frame, onFrame func(frame) error) (*extproc
 		case <-timeout:
 			s.timerOn = false
 			return nil, s.fail(FailOpenTimeout, errors.New("per-message timeout exceeded"))
+		case <-s.ctx.Done():
+			// The client went away: Envoy resets the stream and closes the
+			// ext_proc stream with it.
+			return nil, errDownstreamGone
 		}
 	}
 }
+
+// errDownstreamGone ends processing when the client has disconnected.
+var errDownstreamGone = errors.New("downstream disconnected")
 
 // overrideTimeout mirrors Filter::onNewTimeout: honoured once per call,
 // within [1ms, max_message_timeout], only while a timer runs.
