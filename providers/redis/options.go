@@ -137,9 +137,6 @@ func (o Options) withDefaults() (Options, error) {
 	return o, errors.Join(errs...)
 }
 
-// clientOptions turns the options into go-redis's. It reads the CA file, so
-// a missing file is reported at start-up with the other configuration
-// errors.
 // Validate reports every problem of the options that does not depend on
 // the embeddings dimension, without connecting: a caller that learns the
 // dimension later can still stop on bad configuration at start-up.
@@ -155,6 +152,9 @@ func (o Options) Validate() error {
 	return err
 }
 
+// clientOptions turns the options into go-redis's. It reads the CA file, so
+// a missing file is reported at start-up with the other configuration
+// errors.
 func (o Options) clientOptions() (*redis.UniversalOptions, error) {
 	u, err := redis.ParseURL(o.URL)
 	if err != nil {
