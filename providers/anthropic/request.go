@@ -1,13 +1,11 @@
 package anthropic
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
+	"github.com/semproc/semproc/providers/jsonbody"
 	"github.com/semproc/semproc/semantic"
 )
 
@@ -18,7 +16,7 @@ var ignoredFields = [...]string{"model", "stream", "metadata", "service_tier"}
 
 // ParseRequest implements extproc.Format.
 func (Messages) ParseRequest(body []byte, countback int) (*semantic.Request, error) {
-	doc, err := decodeObject(body)
+	doc, err := jsonbody.DecodeObject(body)
 	if err != nil {
 		return nil, fmt.Errorf("anthropic request: %w", err)
 	}
@@ -80,23 +78,6 @@ func (Messages) ParseRequest(body []byte, countback int) (*semantic.Request, err
 		return nil, fmt.Errorf("anthropic request: fingerprint: %w", err)
 	}
 	return req, nil
-}
-
-// decodeObject decodes one JSON object, numbers kept as written.
-func decodeObject(body []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
-		return nil, fmt.Errorf("body is not a JSON object: %w", err)
-	}
-	if doc == nil {
-		return nil, errors.New("body is not a JSON object: null")
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("body has data after its JSON object")
-	}
-	return doc, nil
 }
 
 // optional reads a field that may be absent or null.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/semproc/semproc/extproc"
+	"github.com/semproc/semproc/providers/jsonbody"
 	"github.com/semproc/semproc/semantic"
 )
 
@@ -19,9 +20,9 @@ func (Chat) API() string { return "openai" }
 
 // ParseRequest reads a chat completions request body.
 func (c Chat) ParseRequest(body []byte, countback int) (*semantic.Request, error) {
-	obj, err := decodeObject(body)
+	obj, err := jsonbody.DecodeObject(body)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("openai: %w", err)
 	}
 	opts, err := readOptions(obj)
 	if err != nil {
@@ -66,7 +67,11 @@ func (c Chat) ParseRequest(body []byte, countback int) (*semantic.Request, error
 
 // SetModel replaces the body's model, every other byte kept.
 func (Chat) SetModel(body []byte, model string) ([]byte, error) {
-	return setModel(body, model)
+	b, err := jsonbody.SetModel(body, model)
+	if err != nil {
+		return nil, fmt.Errorf("openai: %w", err)
+	}
+	return b, nil
 }
 
 // NewCapture starts assembling a chat completion (JSON) or a stream of

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/semproc/semproc/extproc"
+	"github.com/semproc/semproc/providers/jsonbody"
 	"github.com/semproc/semproc/semantic"
 )
 
@@ -20,9 +21,9 @@ func (Completions) API() string { return "openai-completions" }
 // ParseRequest reads a legacy completions request body. The window is the
 // prompt; countback does not apply to a single prompt.
 func (c Completions) ParseRequest(body []byte, _ int) (*semantic.Request, error) {
-	obj, err := decodeObject(body)
+	obj, err := jsonbody.DecodeObject(body)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("openai: %w", err)
 	}
 	opts, err := readOptions(obj)
 	if err != nil {
@@ -63,7 +64,11 @@ func (c Completions) ParseRequest(body []byte, _ int) (*semantic.Request, error)
 
 // SetModel replaces the body's model, every other byte kept.
 func (Completions) SetModel(body []byte, model string) ([]byte, error) {
-	return setModel(body, model)
+	b, err := jsonbody.SetModel(body, model)
+	if err != nil {
+		return nil, fmt.Errorf("openai: %w", err)
+	}
+	return b, nil
 }
 
 // NewCapture starts assembling a text_completion (JSON) or a stream of

@@ -1,34 +1,12 @@
 package openai
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/semproc/semproc/semantic"
 )
-
-// decodeObject decodes body as exactly one JSON object. Numbers stay
-// json.Number so the fingerprint sees them as the client wrote them.
-func decodeObject(body []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("openai: request body is not JSON: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("openai: request body has data after its JSON value")
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, errors.New("openai: request body is not a JSON object")
-	}
-	return obj, nil
-}
 
 // options are the request fields every OpenAI format reads the same way.
 type options struct {
