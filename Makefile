@@ -4,6 +4,8 @@ GO    ?= go
 BIN   ?= bin/semproc
 # Where the built-in embeddings model lives (the binary's default when empty).
 export SEMPROC_EMBEDDINGS_MODEL_DIR ?=
+# The race detector needs cgo and a C compiler; without one, tests still run.
+RACE  ?= $(shell command -v gcc >/dev/null 2>&1 && echo -race)
 
 .DEFAULT_GOAL := help
 
@@ -25,7 +27,7 @@ run: model ## run semproc on embedded defaults (local embeddings, in-process sto
 
 .PHONY: test
 test: model ## run every test (Redis tests start redis-server when installed)
-	$(GO) test -race -timeout 15m ./...
+	$(GO) test $(RACE) -timeout 15m ./...
 
 .PHONY: check
 check: ## fail on gofmt, go vet or lint drift
