@@ -52,7 +52,7 @@ type testEnv struct {
 	store *semantic.Memory
 }
 
-func newTestEnv(t *testing.T, mut func(*Options)) *testEnv {
+func newTestEnv(t testing.TB, mut func(*Options)) *testEnv {
 	t.Helper()
 	store, err := semantic.NewMemory(semantic.MemoryOptions{Namespace: "memory:test:32", MaxEntries: 100})
 	if err != nil {
