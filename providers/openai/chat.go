@@ -4,10 +4,7 @@
 package openai
 
 import (
-	"fmt"
-
 	"github.com/semproc/semproc/extproc"
-	"github.com/semproc/semproc/providers/jsonbody"
 	"github.com/semproc/semproc/semantic"
 )
 
@@ -20,9 +17,9 @@ func (Chat) API() string { return "openai" }
 
 // ParseRequest reads a chat completions request body.
 func (c Chat) ParseRequest(body []byte, countback int) (*semantic.Request, error) {
-	obj, err := jsonbody.DecodeObject(body)
+	obj, err := decodeObject(body)
 	if err != nil {
-		return nil, fmt.Errorf("openai: %w", err)
+		return nil, err
 	}
 	opts, err := readOptions(obj)
 	if err != nil {
@@ -67,11 +64,7 @@ func (c Chat) ParseRequest(body []byte, countback int) (*semantic.Request, error
 
 // SetModel replaces the body's model, every other byte kept.
 func (Chat) SetModel(body []byte, model string) ([]byte, error) {
-	b, err := jsonbody.SetModel(body, model)
-	if err != nil {
-		return nil, fmt.Errorf("openai: %w", err)
-	}
-	return b, nil
+	return setModel(body, model)
 }
 
 // NewCapture starts assembling a chat completion (JSON) or a stream of
@@ -82,9 +75,5 @@ func (Chat) NewCapture(sse bool, limit int) extproc.Capture {
 
 // Replay renders a record made by a Chat capture.
 func (Chat) Replay(record []byte, req *semantic.Request) (extproc.Reply, error) {
-	reply, err := replay(chatDialect, record, req)
-	if err != nil {
-		return extproc.Reply{}, fmt.Errorf("openai: replay chat completion: %w", err)
-	}
-	return reply, nil
+	return replay(chatDialect, record, req)
 }

@@ -2,10 +2,8 @@ package openai
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/semproc/semproc/extproc"
-	"github.com/semproc/semproc/providers/jsonbody"
 	"github.com/semproc/semproc/semantic"
 )
 
@@ -21,9 +19,9 @@ func (Completions) API() string { return "openai-completions" }
 // ParseRequest reads a legacy completions request body. The window is the
 // prompt; countback does not apply to a single prompt.
 func (c Completions) ParseRequest(body []byte, _ int) (*semantic.Request, error) {
-	obj, err := jsonbody.DecodeObject(body)
+	obj, err := decodeObject(body)
 	if err != nil {
-		return nil, fmt.Errorf("openai: %w", err)
+		return nil, err
 	}
 	opts, err := readOptions(obj)
 	if err != nil {
@@ -64,11 +62,7 @@ func (c Completions) ParseRequest(body []byte, _ int) (*semantic.Request, error)
 
 // SetModel replaces the body's model, every other byte kept.
 func (Completions) SetModel(body []byte, model string) ([]byte, error) {
-	b, err := jsonbody.SetModel(body, model)
-	if err != nil {
-		return nil, fmt.Errorf("openai: %w", err)
-	}
-	return b, nil
+	return setModel(body, model)
 }
 
 // NewCapture starts assembling a text_completion (JSON) or a stream of
@@ -79,9 +73,5 @@ func (Completions) NewCapture(sse bool, limit int) extproc.Capture {
 
 // Replay renders a record made by a Completions capture.
 func (Completions) Replay(record []byte, req *semantic.Request) (extproc.Reply, error) {
-	reply, err := replay(legacyDialect, record, req)
-	if err != nil {
-		return extproc.Reply{}, fmt.Errorf("openai: replay text completion: %w", err)
-	}
-	return reply, nil
+	return replay(legacyDialect, record, req)
 }

@@ -1,13 +1,23 @@
 package openai
 
 import (
+	"fmt"
+
 	"github.com/semproc/semproc/extproc"
 	"github.com/semproc/semproc/semantic"
 )
 
-// replay answers req from a record: the stored body for a JSON request, a
-// stream rendered from it for a streaming one.
+// replay answers req from a record of dialect d: the stored body for a
+// JSON request, a stream rendered from it for a streaming one.
 func replay(d dialect, record []byte, req *semantic.Request) (extproc.Reply, error) {
+	reply, err := render(d, record, req)
+	if err != nil {
+		return extproc.Reply{}, fmt.Errorf("openai: replay %s: %w", d.object(), err)
+	}
+	return reply, nil
+}
+
+func render(d dialect, record []byte, req *semantic.Request) (extproc.Reply, error) {
 	body, err := readRecord(record)
 	if err != nil {
 		return extproc.Reply{}, err

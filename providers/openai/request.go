@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/semproc/semproc/providers/jsonbody"
 	"github.com/semproc/semproc/semantic"
 )
 
@@ -122,4 +123,22 @@ func parseContent(v any) (text string, nonText bool, err error) {
 	default:
 		return "", false, errors.New("content is neither a string, null nor an array")
 	}
+}
+
+// decodeObject reads a request body as one JSON object, numbers as written.
+func decodeObject(body []byte) (map[string]any, error) {
+	obj, err := jsonbody.DecodeObject(body)
+	if err != nil {
+		return nil, fmt.Errorf("openai: %w", err)
+	}
+	return obj, nil
+}
+
+// setModel replaces the body's model, every other byte kept.
+func setModel(body []byte, model string) ([]byte, error) {
+	b, err := jsonbody.SetModel(body, model)
+	if err != nil {
+		return nil, fmt.Errorf("openai: %w", err)
+	}
+	return b, nil
 }
