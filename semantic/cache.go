@@ -96,6 +96,10 @@ type Result struct {
 	entry Entry
 }
 
+// candidates is how many of the nearest entries a semantic lookup checks:
+// the nearest one may be rejected while the next one is the answer.
+const candidates = 5
+
 // Get answers a Lookup. It never returns an error: a failure of the
 // embedder or the store is a Failed result, so the request goes on
 // uncached.
@@ -128,12 +132,14 @@ func (c *Cache) Get(ctx context.Context, l Lookup) Result {
 		return failed(err)
 	}
 	e.Vector = vec
-	m, err = c.o.Store.Search(ctx, Query{Partition: p, Vector: vec, MaxDistance: c.o.Threshold, NotBefore: notBefore})
+	cands, err := c.o.Store.Search(ctx, Query{Partition: p, Vector: vec, MaxDistance: c.o.Threshold, NotBefore: notBefore, K: candidates})
 	if err != nil {
 		return failed(fmt.Errorf("vector search: %w", err))
 	}
-	if m != nil && sameNumbers(m.Window, req.Window) {
-		return Result{Status: StatusHit, Match: m}
+	for i := range cands {
+		if sameNumbers(cands[i].Window, req.Window) {
+			return Result{Status: StatusHit, Match: &cands[i]}
+		}
 	}
 	return Result{Status: StatusMiss, entry: e}
 }

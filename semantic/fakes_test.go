@@ -54,7 +54,7 @@ var _ VectorStore = failingStore{}
 var errStoreDown = errors.New("store down")
 
 func (failingStore) Get(context.Context, Partition, string) (*Match, error) { return nil, errStoreDown }
-func (failingStore) Search(context.Context, Query) (*Match, error)          { return nil, errStoreDown }
+func (failingStore) Search(context.Context, Query) ([]Match, error)         { return nil, errStoreDown }
 func (failingStore) Put(context.Context, Entry) error                       { return errStoreDown }
 
 // blockingEmbedder blocks until released, counting calls.

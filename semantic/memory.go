@@ -87,17 +87,16 @@ func (m *Memory) Get(_ context.Context, p Partition, id string) (*Match, error) 
 	return m.match(e, 0), nil
 }
 
-// Search returns the nearest live entry of q's partition within
-// q.MaxDistance.
-func (m *Memory) Search(_ context.Context, q Query) (*Match, error) {
+// Search returns the nearest live entries of q's partition within
+// q.MaxDistance, nearest first, at most q.Limit().
+func (m *Memory) Search(_ context.Context, q Query) ([]Match, error) {
 	if m.o.Dimensions > 0 && len(q.Vector) != m.o.Dimensions {
 		return nil, fmt.Errorf("memory store: query has %d dimensions, want %d: %w", len(q.Vector), m.o.Dimensions, ErrDimension)
 	}
 	now := m.o.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var best *Entry
-	bestDist := q.MaxDistance
+	best := newTopK(q.Limit())
 	var stale []string
 	for id, e := range m.byPart[q.Partition] {
 		if m.expired(e, now) {
@@ -107,18 +106,47 @@ func (m *Memory) Search(_ context.Context, q Query) (*Match, error) {
 		if e.Vector == nil || e.StoredAt.Before(q.NotBefore) {
 			continue
 		}
-		if d := 1 - float64(dot(q.Vector, e.Vector)); d <= bestDist {
-			best, bestDist = e, d
+		if d := 1 - float64(dot(q.Vector, e.Vector)); d <= q.MaxDistance {
+			best.add(e, d)
 		}
 	}
 	for _, id := range stale {
 		m.entries.delete(id)
 	}
-	if best == nil {
-		return nil, nil
+	out := make([]Match, 0, len(best.items))
+	for _, c := range best.items {
+		m.entries.get(c.e.ID) // a candidate counts as a use for the LRU bound
+		out = append(out, *m.match(c.e, max(c.d, 0)))
 	}
-	m.entries.get(best.ID) // a hit counts as a use for the LRU bound
-	return m.match(best, max(bestDist, 0)), nil
+	return out, nil
+}
+
+// topK keeps the k nearest candidates seen, nearest first.
+type topK struct {
+	k     int
+	items []candidate
+}
+
+type candidate struct {
+	e *Entry
+	d float64
+}
+
+func newTopK(k int) *topK { return &topK{k: k, items: make([]candidate, 0, k)} }
+
+func (t *topK) add(e *Entry, d float64) {
+	if len(t.items) == t.k && d >= t.items[len(t.items)-1].d {
+		return
+	}
+	i := len(t.items)
+	for i > 0 && t.items[i-1].d > d {
+		i--
+	}
+	if len(t.items) < t.k {
+		t.items = append(t.items, candidate{})
+	}
+	copy(t.items[i+1:], t.items[i:len(t.items)-1])
+	t.items[i] = candidate{e, d}
 }
 
 // Len is the number of entries held, live or not yet swept.

@@ -34,8 +34,10 @@ func TestMemoryEvictsLeastRecentlyUsed(t *testing.T) {
 	if got, _ := m.Get(ctx, p, "b"); got != nil {
 		t.Error("b should have been evicted")
 	}
-	if got, _ := m.Search(ctx, Query{Partition: p, Vector: unit(1), MaxDistance: 0.5}); got != nil {
-		t.Errorf("search found evicted b: %+v", got.ID)
+	for _, got := range must(m.Search(ctx, Query{Partition: p, Vector: unit(1), MaxDistance: 0.5, K: 3})) {
+		if got.ID == "b" {
+			t.Error("search found evicted b")
+		}
 	}
 	if m.Len() != 2 {
 		t.Errorf("Len = %d, want 2", m.Len())
@@ -53,17 +55,21 @@ func TestMemorySearchNearestWithinThreshold(t *testing.T) {
 	_ = m.Put(ctx, Entry{ID: "nearer", Partition: p, Vector: nearer, StoredAt: clk.t.Add(time.Second), TTL: time.Hour})
 	_ = m.Put(ctx, Entry{ID: "exact-only", Partition: p, StoredAt: clk.t, TTL: time.Hour})
 	got, err := m.Search(ctx, Query{Partition: p, Vector: unit(0), MaxDistance: 0.1})
-	if err != nil || got == nil || got.ID != "nearer" {
+	if err != nil || len(got) != 1 || got[0].ID != "nearer" {
 		t.Fatalf("nearest: %+v %v", got, err)
 	}
-	if got.Distance <= 0 || got.Distance > 0.01 {
-		t.Errorf("distance %v", got.Distance)
+	if got[0].Distance <= 0 || got[0].Distance > 0.01 {
+		t.Errorf("distance %v", got[0].Distance)
 	}
-	if got, _ := m.Search(ctx, Query{Partition: p, Vector: unit(0), MaxDistance: 0.001}); got != nil {
-		t.Errorf("match beyond threshold: %s", got.ID)
+	got = must(m.Search(ctx, Query{Partition: p, Vector: unit(0), MaxDistance: 0.1, K: 5}))
+	if len(got) != 2 || got[0].ID != "nearer" || got[1].ID != "near" || got[1].Distance < got[0].Distance {
+		t.Errorf("top 5 = %+v; want nearer, then near", got)
 	}
-	if got, _ := m.Search(ctx, Query{Partition: p, Vector: unit(0), MaxDistance: 0.1, NotBefore: clk.t.Add(2 * time.Second)}); got != nil {
-		t.Errorf("NotBefore ignored: %s", got.ID)
+	if got, _ := m.Search(ctx, Query{Partition: p, Vector: unit(0), MaxDistance: 0.001}); len(got) != 0 {
+		t.Errorf("match beyond threshold: %s", got[0].ID)
+	}
+	if got, _ := m.Search(ctx, Query{Partition: p, Vector: unit(0), MaxDistance: 0.1, NotBefore: clk.t.Add(2 * time.Second)}); len(got) != 0 {
+		t.Errorf("NotBefore ignored: %s", got[0].ID)
 	}
 	if _, err := m.Search(ctx, Query{Partition: p, Vector: []float32{1}}); err == nil {
 		t.Error("a query of the wrong dimension must fail")
@@ -167,4 +173,11 @@ func TestEmbeddingCachePanicReleasesWaiters(t *testing.T) {
 			t.Fatalf("got %v, want the panic as an error", err)
 		}
 	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -105,14 +105,22 @@ type Query struct {
 	// NotBefore, when not zero, excludes entries stored before it
 	// (Cache-Control: max-age on the request).
 	NotBefore time.Time
+	// K is how many candidates to return at most (1 when not positive): the
+	// cache verifies the nearest few, so a rejected or expired nearest one
+	// does not hide a good second.
+	K int
 }
 
-// VectorStore keeps entries and finds them. Get and Search return (nil, nil)
-// when nothing matches; an error always means the store failed, never a
-// miss.
+// Limit is q.K, or 1 when q.K is not positive.
+func (q Query) Limit() int { return max(q.K, 1) }
+
+// VectorStore keeps entries and finds them. Get returns (nil, nil) and
+// Search an empty slice when nothing matches; an error always means the
+// store failed, never a miss. Search returns at most q.Limit() matches
+// within q.MaxDistance, nearest first.
 type VectorStore interface {
 	Get(ctx context.Context, p Partition, id string) (*Match, error)
-	Search(ctx context.Context, q Query) (*Match, error)
+	Search(ctx context.Context, q Query) ([]Match, error)
 	Put(ctx context.Context, e Entry) error
 }
 

@@ -126,7 +126,7 @@ func (o observedStore) Get(ctx context.Context, p semantic.Partition, id string)
 	return o.next.Get(ctx, p, id)
 }
 
-func (o observedStore) Search(ctx context.Context, q semantic.Query) (*semantic.Match, error) {
+func (o observedStore) Search(ctx context.Context, q semantic.Query) ([]semantic.Match, error) {
 	ctx, span := o.tracer.Start(ctx, "semproc.store.search")
 	defer span.End()
 	return o.next.Search(ctx, q)

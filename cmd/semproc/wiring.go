@@ -259,7 +259,7 @@ func (d *deferredStore) Get(ctx context.Context, p semantic.Partition, id string
 	return s.Get(ctx, p, id)
 }
 
-func (d *deferredStore) Search(ctx context.Context, q semantic.Query) (*semantic.Match, error) {
+func (d *deferredStore) Search(ctx context.Context, q semantic.Query) ([]semantic.Match, error) {
 	s, err := d.get()
 	if err != nil {
 		return nil, err

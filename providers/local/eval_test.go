@@ -13,9 +13,9 @@ import (
 	"github.com/semproc/semproc/semantic"
 )
 
-// gptcacheData is the GPTCache paraphrase benchmark in the shared data
-// directory beside the repository.
-const gptcacheData = "../../../shared/data/gptcache/mock_data.json"
+// gptcacheData is the GPTCache paraphrase benchmark, vendored with its
+// licence.
+const gptcacheData = "../../testdata/gptcache/mock_data.json"
 
 func formatRows(rows []semantic.EvalRow) string {
 	var b strings.Builder
@@ -81,7 +81,7 @@ func TestCacheThresholdOnGPTCache(t *testing.T) {
 	e := testEmbedder(t)
 	f, err := os.Open(gptcacheData)
 	if err != nil {
-		t.Skipf("GPTCache benchmark data not found: %v", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	set, err := semantic.ReadEvalSet(f)

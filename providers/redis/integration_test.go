@@ -87,7 +87,7 @@ func testStoreAndFind(t *testing.T, s *Store) {
 	ctx := context.Background()
 	search := func(vec []float32, p semantic.Partition, notBefore time.Time) *semantic.Match {
 		t.Helper()
-		m, err := s.Search(ctx, semantic.Query{Partition: p, Vector: vec, MaxDistance: threshold, NotBefore: notBefore})
+		m, err := nearest(s.Search(ctx, semantic.Query{Partition: p, Vector: vec, MaxDistance: threshold, NotBefore: notBefore}))
 		if err != nil {
 			t.Fatalf("Search: %v", err)
 		}
@@ -194,13 +194,13 @@ func TestIntegrationRecreatesAfterFlushAll(t *testing.T) {
 			if err := s.client.Do(ctx, "FLUSHALL").Err(); err != nil {
 				t.Fatalf("FLUSHALL: %v", err)
 			}
-			if m, err := s.Search(ctx, semantic.Query{Partition: part, Vector: v1, MaxDistance: threshold}); err != nil || m != nil {
+			if m, err := nearest(s.Search(ctx, semantic.Query{Partition: part, Vector: v1, MaxDistance: threshold})); err != nil || m != nil {
 				t.Fatalf("Search after FLUSHALL = %v, %v; want a miss on a re-created index", m, err)
 			}
 			if err := s.Put(ctx, newEntry("e1", v1, time.Hour)); err != nil {
 				t.Fatal(err)
 			}
-			if m, err := s.Search(ctx, semantic.Query{Partition: part, Vector: near, MaxDistance: threshold}); err != nil || m == nil {
+			if m, err := nearest(s.Search(ctx, semantic.Query{Partition: part, Vector: near, MaxDistance: threshold})); err != nil || m == nil {
 				t.Errorf("Search = %v, %v; want e1", m, err)
 			}
 		})
@@ -226,13 +226,13 @@ func TestIntegrationRecreatesIndexOfAnotherDimension(t *testing.T) {
 			waitReady(t, s)
 			// RediSearch >= 2.8 shows the dimension and the check re-creates
 			// the index; before, the first query's blob-size error does.
-			if m, err := s.Search(ctx, semantic.Query{Partition: part, Vector: v1, MaxDistance: threshold}); err != nil || m != nil {
+			if m, err := nearest(s.Search(ctx, semantic.Query{Partition: part, Vector: v1, MaxDistance: threshold})); err != nil || m != nil {
 				t.Fatalf("first Search = %v, %v; want a miss on a re-created index", m, err)
 			}
 			if err := s.Put(ctx, newEntry("e1", v1, time.Hour)); err != nil {
 				t.Fatal(err)
 			}
-			if m, err := s.Search(ctx, semantic.Query{Partition: part, Vector: near, MaxDistance: threshold}); err != nil || m == nil {
+			if m, err := nearest(s.Search(ctx, semantic.Query{Partition: part, Vector: near, MaxDistance: threshold})); err != nil || m == nil {
 				t.Errorf("Search = %v, %v; want e1", m, err)
 			}
 			info, err := s.client.Do(ctx, "FT.INFO", s.l.index).Result()

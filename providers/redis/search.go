@@ -15,10 +15,11 @@ import (
 // would print as 0 (SPEC §3: only the exact layer says 0).
 const minDistance = 0.0001
 
-// Search finds the nearest entry of the partition within q.MaxDistance. An
+// Search finds the nearest entries of the partition within q.MaxDistance,
+// nearest first, at most q.Limit(). An
 // index that vanished (FLUSHALL) or was made for another dimension is
 // re-created and the search retried once.
-func (s *Store) Search(ctx context.Context, q semantic.Query) (*semantic.Match, error) {
+func (s *Store) Search(ctx context.Context, q semantic.Query) ([]semantic.Match, error) {
 	if err := checkPartition(q.Partition); err != nil {
 		return nil, err
 	}
@@ -53,6 +54,7 @@ func (s *Store) Search(ctx context.Context, q semantic.Query) (*semantic.Match, 
 	if err != nil {
 		return nil, fmt.Errorf("redis search %s: %w", s.l.index, err)
 	}
+	var out []semantic.Match
 	for _, h := range hits {
 		d, err := strconv.ParseFloat(h.fields[fieldDistance], 64)
 		if err != nil || d > q.MaxDistance {
@@ -65,14 +67,14 @@ func (s *Store) Search(ctx context.Context, q semantic.Query) (*semantic.Match, 
 			continue
 		}
 		m.Partition = q.Partition
-		return m, nil
+		out = append(out, *m)
 	}
-	return nil, nil
+	return out, nil
 }
 
 // searchArgs is the FT.SEARCH command: the partition as TAG filters, the
-// age limit as a NUMERIC one, the vector clause of the query mode, the one
-// nearest result with only the fields a Match needs (a JSON index would
+// age limit as a NUMERIC one, the vector clause of the query mode, the
+// q.Limit() nearest results with only the fields a Match needs (a JSON index would
 // otherwise return whole documents, vectors included).
 func (s *Store) searchArgs(q semantic.Query) []any {
 	p := q.Partition
@@ -84,8 +86,8 @@ func (s *Store) searchArgs(q semantic.Query) []any {
 	vec := vectorBlob(q.Vector)
 	var args []any
 	if s.opts.Query == QueryKNN {
-		// KNN 1 needs no SORTBY, which several KNN-only engines lack.
-		query := fmt.Sprintf("(%s)=>[KNN 1 @%s $vec AS %s]", filter, fieldVector, fieldDistance)
+		// KNN needs no SORTBY, which several KNN-only engines lack.
+		query := fmt.Sprintf("(%s)=>[KNN %d @%s $vec AS %s]", filter, q.Limit(), fieldVector, fieldDistance)
 		args = []any{"FT.SEARCH", s.l.index, query}
 	} else {
 		query := fmt.Sprintf("%s (@%s:[VECTOR_RANGE $r $vec]=>{$YIELD_DISTANCE_AS: %s})", filter, fieldVector, fieldDistance)
@@ -105,7 +107,7 @@ func (s *Store) searchArgs(q semantic.Query) []any {
 		// VECTOR_RANGE yields results in document order.
 		args = append(args, "SORTBY", fieldDistance, "ASC")
 	}
-	args = append(args, "LIMIT", 0, 1)
+	args = append(args, "LIMIT", 0, q.Limit())
 	if s.opts.Query == QueryKNN {
 		args = append(args, "PARAMS", 2, "vec", vec)
 	} else {

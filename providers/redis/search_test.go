@@ -44,7 +44,7 @@ func TestSearchArgs(t *testing.T) {
 			s, rec := scriptedStore(t, Options{Storage: tt.storage, Query: tt.mode},
 				map[string][]reply{"FT.SEARCH": {{val: []any{int64(0)}}}})
 			q := semantic.Query{Partition: part, Vector: []float32{0.5, -1}, MaxDistance: 0.15, NotBefore: tt.notBefore}
-			if m, err := s.Search(context.Background(), q); err != nil || m != nil {
+			if m, err := s.Search(context.Background(), q); err != nil || len(m) != 0 {
 				t.Fatalf("Search = %v, %v; want a miss", m, err)
 			}
 			if got := rec.commands(); len(got) != 1 || got[0] != tt.want {
@@ -81,7 +81,7 @@ func TestSearchReplies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := scriptedStore(t, Options{Query: tt.mode}, map[string][]reply{"FT.SEARCH": {{val: tt.reply}}})
-			m, err := s.Search(context.Background(), semantic.Query{Partition: part, Vector: []float32{1, 0}, MaxDistance: 0.1})
+			m, err := nearest(s.Search(context.Background(), semantic.Query{Partition: part, Vector: []float32{1, 0}, MaxDistance: 0.1}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -145,7 +145,7 @@ func TestSearchRecreatesIndex(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, rec := scriptedStore(t, Options{}, tt.replies)
-			m, err := s.Search(context.Background(), semantic.Query{Partition: part, Vector: []float32{1, 0}, MaxDistance: 0.1})
+			m, err := nearest(s.Search(context.Background(), semantic.Query{Partition: part, Vector: []float32{1, 0}, MaxDistance: 0.1}))
 			var sent []string
 			for _, c := range rec.commands() {
 				f := strings.Fields(c)
@@ -210,7 +210,7 @@ func TestSearchDoesNotRecreateAnIndexRecreatedSince(t *testing.T) {
 	})
 	// Another request re-created the index after this one's query was sent.
 	s.createdAt = time.Now().Add(time.Hour)
-	if m, err := s.Search(context.Background(), semantic.Query{Partition: part, Vector: []float32{1, 0}, MaxDistance: 0.1}); err != nil || m == nil {
+	if m, err := nearest(s.Search(context.Background(), semantic.Query{Partition: part, Vector: []float32{1, 0}, MaxDistance: 0.1})); err != nil || m == nil {
 		t.Fatalf("Search = %v, %v; want a hit on retry", m, err)
 	}
 	var sent []string
@@ -228,4 +228,12 @@ func TestParseSearchRefusesMalformedReplies(t *testing.T) {
 			t.Errorf("parseSearch(%#v) accepted a malformed reply", reply)
 		}
 	}
+}
+
+// nearest is the first of a Search's matches, or nil on a miss.
+func nearest(ms []semantic.Match, err error) (*semantic.Match, error) {
+	if err != nil || len(ms) == 0 {
+		return nil, err
+	}
+	return &ms[0], nil
 }
