@@ -29,7 +29,9 @@ const (
 type CacheOptions struct {
 	Embedder Embedder
 	Store    VectorStore
-	// Threshold is the largest cosine distance (0–2) served as a hit.
+	// Threshold is the largest cosine distance (0–2) served as a hit; 0
+	// turns the semantic layer off: only the exact layer answers, and
+	// nothing is embedded for the cache.
 	Threshold float64
 	// TTL is how long an entry lives unless the response asks for less.
 	TTL time.Duration
@@ -124,7 +126,7 @@ func (c *Cache) Get(ctx context.Context, l Lookup) Result {
 	if m != nil && !m.StoredAt.Before(notBefore) {
 		return Result{Status: StatusHit, Match: m, Exact: true}
 	}
-	if !c.fits(req.Window) {
+	if !c.semantic(req.Window) {
 		return Result{Status: StatusMiss, entry: e}
 	}
 	vec, err := c.embed(ctx, req.Window)
@@ -176,7 +178,7 @@ func (c *Cache) Store(ctx context.Context, r Result, completion []byte, tokens i
 		return fmt.Errorf("cache: a %s result is not stored", r.Status)
 	}
 	e := r.entry
-	if e.Vector == nil && c.fits(e.Window) {
+	if e.Vector == nil && c.semantic(e.Window) {
 		vec, err := c.embed(ctx, e.Window)
 		if err != nil {
 			return err
@@ -194,7 +196,12 @@ func (c *Cache) Store(ctx context.Context, r Result, completion []byte, tokens i
 	return nil
 }
 
-func (c *Cache) fits(text string) bool {
+// semantic reports whether a window is embedded for the cache: the
+// semantic layer is on and the embedder reads the whole window.
+func (c *Cache) semantic(text string) bool {
+	if c.o.Threshold == 0 {
+		return false
+	}
 	l, ok := c.o.Embedder.(InputLimiter)
 	return !ok || l.Fits(text)
 }

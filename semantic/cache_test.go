@@ -242,3 +242,52 @@ func TestCacheNumbersMustMatchForSemanticHits(t *testing.T) {
 		}
 	}
 }
+
+// A nearest entry that the numbers guard rejects must not hide a farther
+// one that answers the question.
+func TestCacheChecksCandidatesBeyondTheNearest(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	c := newTestCache(t, &wordEmbedder{}, newTestMemory(t, clk, 10), clk)
+	for _, e := range []struct{ window, answer string }{
+		{"what is 6 times 12 please now", "72"}, // nearer, other numbers
+		{"so what is 5 times 12", "60"},         // farther, the same question
+	} {
+		r := c.Get(ctx, Lookup{Request: req(e.window)})
+		if err := c.Store(ctx, r, []byte(e.answer), 1, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := c.Get(ctx, Lookup{Request: req("what is 5 times 12 please now")})
+	if r.Status != StatusHit || string(r.Match.Completion) != "60" {
+		t.Fatalf("Get = %s %+v; want a hit on the second candidate", r.Status, r.Match)
+	}
+	if r.Match.Distance < 0.15 || r.Match.Distance > 0.3 {
+		t.Errorf("distance %v; want the farther entry's (≈0.23)", r.Match.Distance)
+	}
+}
+
+// Threshold 0 is the exact layer alone: nothing is embedded, a paraphrase
+// misses, the same window hits.
+func TestCacheThresholdZeroIsExactOnly(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	emb := &wordEmbedder{}
+	c, err := NewCache(CacheOptions{Embedder: emb, Store: newTestMemory(t, clk, 10), Threshold: 0, TTL: time.Hour, Dimensions: wordDims, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Get(ctx, Lookup{Request: req("what is the capital of france")})
+	if err := c.Store(ctx, r, []byte("Paris"), 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Get(ctx, Lookup{Request: req("what is the capital of france please")}).Status; got != StatusMiss {
+		t.Errorf("near window: %s, want Miss", got)
+	}
+	if r := c.Get(ctx, Lookup{Request: req("what is the capital of france")}); r.Status != StatusHit || !r.Exact {
+		t.Errorf("same window: %s exact=%v, want an exact Hit", r.Status, r.Exact)
+	}
+	if n := emb.calls.Load(); n != 0 {
+		t.Errorf("embedder called %d times; want none", n)
+	}
+}

@@ -56,11 +56,18 @@ type LabelledPair struct {
 	Duplicate bool   `json:"duplicate"`
 }
 
-// LabelledSet stores every A and asks every B; duplicates are positives.
+// LabelledSet stores every distinct A and asks every B; duplicates are
+// positives, wanting their A.
 func LabelledSet(pairs []LabelledPair) EvalSet {
 	var s EvalSet
-	for i, p := range pairs {
-		s.Stored = append(s.Stored, p.A)
+	index := map[string]int{}
+	for _, p := range pairs {
+		i, ok := index[p.A]
+		if !ok {
+			i = len(s.Stored)
+			index[p.A] = i
+			s.Stored = append(s.Stored, p.A)
+		}
 		want := -1
 		if p.Duplicate {
 			want = i

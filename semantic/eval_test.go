@@ -64,6 +64,11 @@ func TestReadEvalSet(t *testing.T) {
 			in:   "{\"a\": \"x\", \"b\": \"y\", \"duplicate\": true}\n\n{\"a\": \"p\", \"b\": \"q\", \"duplicate\": false}\n",
 			want: EvalSet{Stored: []string{"x", "p"}, Queries: []EvalQuery{{"y", 0}, {"q", -1}}},
 		},
+		{
+			name: "jsonl stores a repeated a once",
+			in:   "{\"a\": \"x\", \"b\": \"y\", \"duplicate\": true}\n{\"a\": \"x\", \"b\": \"z\", \"duplicate\": false}\n{\"a\": \"p\", \"b\": \"q\", \"duplicate\": true}\n",
+			want: EvalSet{Stored: []string{"x", "p"}, Queries: []EvalQuery{{"y", 0}, {"z", -1}, {"q", 1}}},
+		},
 		{name: "gptcache missing field", in: `[{"origin": "o"}]`, err: "want origin and similar"},
 		{name: "jsonl missing label", in: `{"a": "x", "b": "y"}`, err: "line 1: want a, b and duplicate"},
 		{name: "jsonl bad line", in: "{\"a\": \"x\", \"b\": \"y\", \"duplicate\": true}\nnope\n", err: "line 2"},
