@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -37,6 +35,10 @@ type CacheOptions struct {
 	TTL time.Duration
 	// Dimensions, when set, is the vector size every embedding must have.
 	Dimensions int
+	// Verifier decides, for each candidate the vector search finds within
+	// Threshold, whether its answer may be served. Nil: a Checker without
+	// a lexicon.
+	Verifier Verifier
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -64,6 +66,9 @@ func NewCache(o CacheOptions) (*Cache, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Verifier == nil {
+		o.Verifier = &Checker{Threshold: o.Threshold}
 	}
 	return &Cache{o: o}, errors.Join(errs...)
 }
@@ -94,6 +99,9 @@ type Result struct {
 	Reason string
 	// Err is the dependency error behind a Failed status.
 	Err error
+	// Candidates are the entries the vector search found, nearest first,
+	// with the verifier's verdict on each (for explain and debug logs).
+	Candidates []Candidate
 
 	entry Entry
 }
@@ -101,6 +109,14 @@ type Result struct {
 // candidates is how many of the nearest entries a semantic lookup checks:
 // the nearest one may be rejected while the next one is the answer.
 const candidates = 5
+
+// Candidate is an entry a semantic lookup considered.
+type Candidate struct {
+	Key      string
+	Window   string
+	Distance float64
+	Verdict  Verdict
+}
 
 // Get answers a Lookup. It never returns an error: a failure of the
 // embedder or the store is a Failed result, so the request goes on
@@ -138,36 +154,15 @@ func (c *Cache) Get(ctx context.Context, l Lookup) Result {
 	if err != nil {
 		return failed(fmt.Errorf("vector search: %w", err))
 	}
+	var seen []Candidate
 	for i := range cands {
-		if sameNumbers(cands[i].Window, req.Window) {
-			return Result{Status: StatusHit, Match: &cands[i]}
+		v := c.o.Verifier.Verify(req.Window, cands[i].Window, cands[i].Distance)
+		seen = append(seen, Candidate{Key: cands[i].Key, Window: cands[i].Window, Distance: cands[i].Distance, Verdict: v})
+		if v.Accept {
+			return Result{Status: StatusHit, Match: &cands[i], Candidates: seen}
 		}
 	}
-	return Result{Status: StatusMiss, entry: e}
-}
-
-// sameNumbers guards semantic hits: sentence embeddings place "what is 5
-// times 12?" and "what is 6 times 13?" almost on top of each other, yet
-// their answers differ. Two windows whose numbers differ never match
-// semantically; the exact layer is unaffected.
-func sameNumbers(a, b string) bool {
-	return slices.Equal(numbers(a), numbers(b))
-}
-
-func numbers(s string) []string {
-	var out []string
-	start := -1
-	for i, r := range s + " " {
-		digit := r >= '0' && r <= '9'
-		switch {
-		case digit && start < 0:
-			start = i
-		case !digit && start >= 0:
-			out = append(out, strings.TrimLeft(s[start:i], "0"))
-			start = -1
-		}
-	}
-	return out
+	return Result{Status: StatusMiss, entry: e, Candidates: seen}
 }
 
 // Store keeps a completion for a Miss or Refresh result. ttl, when

@@ -234,7 +234,8 @@ func TestCacheNumbersMustMatchForSemanticHits(t *testing.T) {
 		{"what is 05 times 12 please now", StatusHit},
 		{"what is 6 times 12 please", StatusMiss},
 		{"what is 5 times 12 or 3 please", StatusMiss},
-		{"what is five times twelve please", StatusMiss},
+		{"what is five times twelve please", StatusHit}, // number words are numbers
+		{"what is six times twelve please", StatusMiss},
 	}
 	for _, tt := range tests {
 		if got := c.Get(ctx, Lookup{Request: req(tt.window)}).Status; got != tt.want {
@@ -289,5 +290,30 @@ func TestCacheThresholdZeroIsExactOnly(t *testing.T) {
 	}
 	if n := emb.calls.Load(); n != 0 {
 		t.Errorf("embedder called %d times; want none", n)
+	}
+}
+
+// The verifier sees every candidate within the threshold, nearest first,
+// and the result lists its verdicts.
+func TestCacheAsksTheVerifier(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	c, err := NewCache(CacheOptions{Embedder: &wordEmbedder{}, Store: newTestMemory(t, clk, 10), Threshold: 0.5,
+		TTL: time.Hour, Dimensions: wordDims, Now: clk.now, Verifier: refuse("what is the capital of france")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"what is the capital of france", "so what is the capital city of france"} {
+		if err := c.Store(ctx, c.Get(ctx, Lookup{Request: req(w)}), []byte(w), 1, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := c.Get(ctx, Lookup{Request: req("what is the capital of france now")})
+	if r.Status != StatusHit || r.Match.Window != "so what is the capital city of france" {
+		t.Fatalf("Get = %s %+v; want the second candidate", r.Status, r.Match)
+	}
+	if len(r.Candidates) != 2 || r.Candidates[0].Verdict.Accept || !r.Candidates[1].Verdict.Accept ||
+		r.Candidates[0].Distance > r.Candidates[1].Distance || r.Candidates[0].Key == "" {
+		t.Errorf("candidates = %+v; want the refused nearest, then the accepted one", r.Candidates)
 	}
 }

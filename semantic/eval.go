@@ -3,12 +3,14 @@ package semantic
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 )
 
 // The threshold-evaluation protocol: given texts to store and queries that
@@ -145,10 +147,9 @@ func readLabelled(r io.Reader) (EvalSet, error) {
 }
 
 // EvalRow is the outcome at one threshold (a cosine distance, 1 − cosine
-// similarity). Among positives a query is Correct when its nearest stored
-// text is within the threshold and is the one it wants, Wrong when the
-// nearest is within it but another, Missed otherwise; among negatives any
-// hit is a FalseHit.
+// similarity). Among positives a query is Correct when the entry served is
+// the one it wants, Wrong when another is served, Missed when none is;
+// among negatives any entry served is a FalseHit.
 type EvalRow struct {
 	Threshold              float64
 	Correct, Wrong, Missed int
@@ -164,10 +165,38 @@ func (r EvalRow) FalseHitRate() float64 {
 	return float64(r.FalseHits) / float64(r.Negatives)
 }
 
-// Evaluate embeds every distinct text of s once, finds each query's nearest
-// stored text (the first one on a tie, as a cache serves one match) and
-// counts the outcomes at each threshold.
-func Evaluate(ctx context.Context, emb Embedder, s EvalSet, thresholds []float64) ([]EvalRow, error) {
+// CorrectRate is the share of positives answered correctly.
+func (r EvalRow) CorrectRate() float64 {
+	if r.Positives == 0 {
+		return 0
+	}
+	return float64(r.Correct) / float64(r.Positives)
+}
+
+// BadShare is the share of all hits that served a wrong answer (wrong hits
+// and false hits): what a user of the cache sees go wrong.
+func (r EvalRow) BadShare() float64 {
+	hits := r.Correct + r.Wrong + r.FalseHits
+	if hits == 0 {
+		return 0
+	}
+	return float64(r.Wrong+r.FalseHits) / float64(hits)
+}
+
+// EvalOptions says what Evaluate measures.
+type EvalOptions struct {
+	Thresholds []float64
+	// Verifier makes the verifier a cache would use at a threshold; nil
+	// measures distance alone (the nearest entry within the threshold is
+	// served).
+	Verifier func(threshold float64) Verifier
+}
+
+// Evaluate embeds every distinct text of s once and, at each threshold,
+// serves each query as the cache would: the nearest few stored texts
+// within the threshold, nearest first, the first one the verifier accepts
+// (the first on a tie).
+func Evaluate(ctx context.Context, emb Embedder, s EvalSet, o EvalOptions) ([]EvalRow, error) {
 	if len(s.Stored) == 0 {
 		return nil, errors.New("evaluate: nothing to store")
 	}
@@ -191,11 +220,7 @@ func Evaluate(ctx context.Context, emb Embedder, s EvalSet, thresholds []float64
 		}
 		stored[i] = v
 	}
-	type nearest struct {
-		index    int
-		distance float64
-	}
-	found := make([]nearest, len(s.Queries))
+	found := make([][]evalCandidate, len(s.Queries))
 	for qi, q := range s.Queries {
 		if q.Want < -1 || q.Want >= len(s.Stored) {
 			return nil, fmt.Errorf("evaluate: query %d wants stored text %d of %d", qi, q.Want, len(s.Stored))
@@ -204,30 +229,33 @@ func Evaluate(ctx context.Context, emb Embedder, s EvalSet, thresholds []float64
 		if err != nil {
 			return nil, err
 		}
-		best := nearest{index: -1, distance: math.Inf(1)}
+		all := make([]evalCandidate, len(stored))
 		for i, sv := range stored {
 			d, err := cosineDistance(v, sv)
 			if err != nil {
 				return nil, fmt.Errorf("evaluate: query %d: %w", qi, err)
 			}
-			if d < best.distance {
-				best = nearest{i, d}
-			}
+			all[i] = evalCandidate{i, d}
 		}
-		found[qi] = best
+		slices.SortStableFunc(all, func(a, b evalCandidate) int { return cmp.Compare(a.distance, b.distance) })
+		found[qi] = all[:min(candidates, len(all))]
 	}
-	rows := make([]EvalRow, len(thresholds))
-	for ti, th := range thresholds {
+	rows := make([]EvalRow, len(o.Thresholds))
+	for ti, th := range o.Thresholds {
+		var v Verifier
+		if o.Verifier != nil {
+			v = o.Verifier(th)
+		}
 		r := EvalRow{Threshold: th}
 		for qi, q := range s.Queries {
-			hit := found[qi].distance <= th
+			served := serve(s, q, found[qi], th, v)
 			switch {
-			case q.Want < 0 && hit:
+			case q.Want < 0 && served >= 0:
 				r.FalseHits++
 			case q.Want < 0:
-			case !hit:
+			case served < 0:
 				r.Missed++
-			case found[qi].index == q.Want:
+			case served == q.Want:
 				r.Correct++
 			default:
 				r.Wrong++
@@ -241,6 +269,24 @@ func Evaluate(ctx context.Context, emb Embedder, s EvalSet, thresholds []float64
 		rows[ti] = r
 	}
 	return rows, nil
+}
+
+type evalCandidate struct {
+	index    int
+	distance float64
+}
+
+// serve is the stored text a cache serves to q, or -1.
+func serve(s EvalSet, q EvalQuery, cands []evalCandidate, th float64, v Verifier) int {
+	for _, c := range cands {
+		if c.distance > th {
+			break
+		}
+		if v == nil || v.Verify(q.Text, s.Stored[c.index], c.distance).Accept {
+			return c.index
+		}
+	}
+	return -1
 }
 
 func cosineDistance(a, b []float32) (float64, error) {
@@ -259,12 +305,13 @@ func cosineDistance(a, b []float32) (float64, error) {
 	return 1 - ab/math.Sqrt(aa*bb), nil
 }
 
-// Recommend picks the threshold to ship: among the rows whose false-hit
-// rate is at most maxFalseHitRate, the one with the most correct hits, and
-// of those the lowest threshold. ok is false when no row qualifies.
-func Recommend(rows []EvalRow, maxFalseHitRate float64) (best EvalRow, ok bool) {
+// Recommend picks the threshold to ship: among the rows whose share of
+// wrong answers among hits is at most maxBadShare, the one with the most
+// correct hits, and of those the lowest threshold. ok is false when no row
+// qualifies.
+func Recommend(rows []EvalRow, maxBadShare float64) (best EvalRow, ok bool) {
 	for _, r := range rows {
-		if r.FalseHitRate() > maxFalseHitRate {
+		if r.BadShare() > maxBadShare {
 			continue
 		}
 		if !ok || r.Correct > best.Correct || (r.Correct == best.Correct && r.Threshold < best.Threshold) {

@@ -51,7 +51,9 @@ type Config struct {
 	RedisAddrs                []string      `env:"SEMPROC_REDIS_ADDRS" doc:"more Sentinel or Cluster seed addresses, host:port, comma-separated"`
 
 	CacheEnabled           bool          `env:"SEMPROC_CACHE_ENABLED" envDefault:"true" doc:"semantic cache on or off"`
-	CacheDistanceThreshold *float64      `env:"SEMPROC_CACHE_DISTANCE_THRESHOLD" doc:"max cosine distance (0-2) for a hit; default calibrated per embedder: local 0.03 (see Cache quality), others 0.1"`
+	CacheDistanceThreshold *float64      `env:"SEMPROC_CACHE_DISTANCE_THRESHOLD" doc:"max cosine distance (0-2) of a semantic hit; 0 turns the semantic layer off (exact hits only); default calibrated per embedder: local 0.3 with the verifier, 0.03 without (see Cache quality), others 0.1"`
+	CacheVerifier          string        `env:"SEMPROC_CACHE_VERIFIER" envDefault:"on" doc:"on: a semantic hit must also pass the word checks of the verifier (numbers, negation, opposites, direction, names, swapped words); off: distance and numbers only"`
+	WordNetDir             string        `env:"SEMPROC_WORDNET_DIR" doc:"where WordNet lives for the verifier (default: <user cache dir>/semproc/models/wordnet-3.1.14); without it the verifier knows words by spelling only"`
 	CacheTTL               time.Duration `env:"SEMPROC_CACHE_TTL" envDefault:"1h" doc:"entry lifetime; a response Cache-Control max-age lowers it"`
 	CacheMessageCountback  int           `env:"SEMPROC_CACHE_MESSAGE_COUNTBACK" envDefault:"1" doc:"non-system messages in the window that is embedded"`
 	CacheScopeHeaders      []string      `env:"SEMPROC_CACHE_SCOPE_HEADERS" envDefault:"authorization,x-api-key,api-key" doc:"request headers whose values partition the cache by tenant"`
@@ -161,6 +163,7 @@ func (c *Config) validate() error {
 	}
 	oneOf("SEMPROC_REDIS_STORAGE", c.RedisStorage, "json", "hash")
 	oneOf("SEMPROC_REDIS_QUERY", c.RedisQuery, "range", "knn")
+	oneOf("SEMPROC_CACHE_VERIFIER", c.CacheVerifier, "on", "off")
 	for name, t := range map[string]*float64{"SEMPROC_CACHE_DISTANCE_THRESHOLD": c.CacheDistanceThreshold, "SEMPROC_ROUTING_DISTANCE_THRESHOLD": c.RoutingDistanceThreshold} {
 		if t != nil && (*t < 0 || *t > 2) {
 			bad(name, "%v is outside 0-2", *t)

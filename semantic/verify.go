@@ -1,0 +1,151 @@
+package semantic
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Verdict is a verifier's decision on serving a stored window's answer to a
+// query window, and why.
+type Verdict struct {
+	Accept bool
+	// Reason says why, for explain, eval and logs at debug level ("'first'
+	// and 'last' are opposites").
+	Reason string
+}
+
+// Verifier decides whether a stored window asks the same thing as a query
+// window that the vector search found near it. Embeddings place "convert
+// miles to km" next to "convert km to miles"; a verifier reads the words.
+type Verifier interface {
+	Verify(query, stored string, distance float64) Verdict
+}
+
+// The checks a Checker runs, by the names eval's -without flag takes.
+const (
+	CheckNumbers   = "numbers"   // the same numbers and operators
+	CheckNegation  = "negation"  // a negation on both sides or neither
+	CheckOpposites = "opposites" // no word against its opposite (first/last, install/uninstall)
+	CheckDirection = "direction" // no reversed request (miles to km / km to miles)
+	CheckNames     = "names"     // every name and unknown word has its counterpart
+	CheckSiblings  = "siblings"  // no thing swapped for another of its kind (Paris/Lyon)
+	CheckSwap      = "swap"      // no content word swapped for an unrelated one
+	CheckTiers     = "tiers"     // the more words differ, the nearer the pair must be
+)
+
+// Checks lists every check, in the order they run.
+var Checks = []string{CheckNumbers, CheckNegation, CheckOpposites, CheckDirection, CheckNames, CheckSiblings, CheckSwap, CheckTiers}
+
+// Checker is the built-in verifier. It aligns the content words of two
+// windows (the same word, base form or synonym, a misspelling, a compound)
+// and rejects the pair when what differs changes the answer: numbers,
+// negation, opposites, a reversed direction, a name, another thing of the
+// same kind, or any word swapped for an unrelated one. A pair that passes
+// is served when it is near enough for how much differs (see Verify).
+// Without a Lexicon it knows words by spelling only, and accepts less.
+type Checker struct {
+	Lexicon Lexicon
+	// Threshold is the cache's distance threshold, the radius of the
+	// search: pairs whose content words all align are served up to it.
+	Threshold float64
+	// Without names checks to skip, to measure what each one does.
+	Without map[string]bool
+}
+
+var _ Verifier = (*Checker)(nil)
+
+// The distance tiers, as fractions of the threshold: a pair with one
+// unaligned content word (a word added or dropped) must be three times
+// nearer than one whose words all align, and a pair with more must be
+// eight times nearer. Fitted on testdata/quality/everyday-a.jsonl and the
+// first half of the GPTCache queries; see README, Cache quality.
+const (
+	oneWordTier   = 1.0 / 3
+	manyWordsTier = 1.0 / 8
+)
+
+// Verify implements Verifier.
+func (c *Checker) Verify(query, stored string, distance float64) Verdict {
+	if distance > c.Threshold {
+		return Verdict{Reason: fmt.Sprintf("distance %s is beyond the threshold %g", FormatDistance(distance, false), c.Threshold)}
+	}
+	a, reason := c.check(tokenize(query), tokenize(stored))
+	if reason != "" {
+		return Verdict{Reason: "rejected: " + reason}
+	}
+	unaligned := len(a.q) + len(a.s)
+	limit := c.Threshold
+	switch {
+	case c.Without[CheckTiers] || unaligned == 0:
+	case unaligned == 1:
+		limit *= oneWordTier
+	default:
+		limit *= manyWordsTier
+	}
+	words := describe(a)
+	if distance > limit {
+		return Verdict{Reason: fmt.Sprintf("rejected: %s, so the distance must be at most %.4f", words, limit)}
+	}
+	return Verdict{Accept: true, Reason: "accepted: " + words}
+}
+
+// check runs the rules in order and returns the alignment, or the first
+// rule that rejects the pair.
+func (c *Checker) check(q, s []token) (alignment, string) {
+	if !c.Without[CheckNumbers] {
+		if reason := differentNumbers(q, s); reason != "" {
+			return alignment{}, reason
+		}
+	}
+	if !c.Without[CheckNegation] {
+		if nq, ns := count(q, negators), count(s, negators); (nq == 0) != (ns == 0) {
+			return alignment{}, "a negation on one side only"
+		}
+	}
+	a := c.align(q, s)
+	if !c.Without[CheckOpposites] {
+		if reason := c.opposite(a); reason != "" {
+			return a, reason
+		}
+	}
+	if !c.Without[CheckDirection] {
+		if reason := c.direction(q, s); reason != "" {
+			return a, reason
+		}
+	}
+	if !c.Without[CheckNames] {
+		for _, t := range append(append([]token(nil), a.q...), a.s...) {
+			if t.entity || c.Lexicon != nil && !c.Lexicon.Known(t.text) {
+				return a, fmt.Sprintf("the name %q has no counterpart", t.text)
+			}
+		}
+	}
+	if !c.Without[CheckSiblings] && c.Lexicon != nil {
+		for _, x := range a.q {
+			for _, y := range a.s {
+				if c.Lexicon.Relate(x.text, y.text) == Sibling {
+					return a, fmt.Sprintf("%q and %q are different things of one kind", x.text, y.text)
+				}
+			}
+		}
+	}
+	if !c.Without[CheckSwap] && len(a.q) == 1 && len(a.s) == 1 {
+		return a, fmt.Sprintf("%q was swapped for %q", a.s[0].text, a.q[0].text)
+	}
+	return a, ""
+}
+
+// describe lists the unaligned words: + the query's, - the stored window's.
+func describe(a alignment) string {
+	if len(a.q)+len(a.s) == 0 {
+		return "every content word aligns"
+	}
+	var words []string
+	for _, t := range a.q {
+		words = append(words, "+"+t.text)
+	}
+	for _, t := range a.s {
+		words = append(words, "-"+t.text)
+	}
+	return fmt.Sprintf("%d of %d content words unaligned (%s)", len(a.q)+len(a.s), a.content, strings.Join(words, " "))
+}

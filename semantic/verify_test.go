@@ -1,0 +1,124 @@
+package semantic
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestTokenize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string // text, with # for numbers and ! for names
+	}{
+		{"Don't boil it", []string{"do", "not", "boil", "it"}},
+		{"What's the capital of France?", []string{"what", "the", "capital", "of", "!france"}},
+		{"Who wrote it? Paris knows.", []string{"who", "wrote", "it", "paris", "knows"}},
+		{"convert 1,000 grams to a dozen cups", []string{"convert", "#1000", "grams", "to", "a", "#12", "cups"}},
+		{"solve 2x - 3 = 11", []string{"solve", "!2x", "#-", "#3", "#=", "#11"}},
+		{"use PyTorch or iOS", []string{"use", "!pytorch", "or", "!ios"}},
+		{`difference between 'who' and "whom"`, []string{"difference", "between", "!who", "and", "!whom"}},
+		{"World War II", []string{"world", "!war", "#2"}},
+		{"it's 03.50", []string{"it", "#3.5"}},
+	} {
+		var got []string
+		for _, tok := range tokenize(tc.in) {
+			s := tok.text
+			switch {
+			case tok.number:
+				s = "#" + s
+			case tok.entity:
+				s = "!" + s
+			}
+			got = append(got, s)
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("tokenize(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// The checks that need no lexicon, on the near-misses they exist for and
+// on paraphrases they must let through.
+func TestCheckerWithoutLexicon(t *testing.T) {
+	c := &Checker{Threshold: 0.3}
+	for _, tc := range []struct {
+		query, stored string
+		distance      float64
+		accept        bool
+		reason        string
+	}{
+		{"what is 5 times 12", "what is 6 times 12", 0.01, false, "numbers differ"},
+		{"what is five times twelve", "what is 5 times 12", 0.2, true, "aligns"},
+		{"solve 2x - 3 = 11", "solve 2x + 3 = 11", 0.02, false, "numbers differ"},
+		{"can I take ibuprofen with alcohol", "can I not take ibuprofen with alcohol", 0.02, false, "negation"},
+		{"how do I install docker", "how do I uninstall docker", 0.03, false, `"install" and "uninstall" are opposites`},
+		{"flights from paris to london", "flights to paris from london", 0.01, false, "reversed"},
+		{"flights from paris", "flights to paris", 0.01, false, `"from" and "to" are opposites`},
+		{"convert miles to kilometers", "convert kilometers to miles", 0.01, false, "reversed"},
+		{"substitute baking soda for baking powder", "substitute baking powder for baking soda", 0.005, false, "reversed"},
+		{"can i paint over wallpaper", "can i wallpaper over paint", 0.03, false, "reversed"},
+		{"what is the capital of France", "what is the capital of Spain", 0.02, false, "the name"},
+		{"what's the difference between 'who' and 'whom'", "what's the difference between 'who' and 'that'", 0.04, false, "name"},
+		{"how long do i boil an egg for a hard yolk", "how long do i boil an egg for a runny yolk", 0.01, false, "swapped"},
+		{"What is the capital of France?", "what's the capital of france", 0.05, true, "every content word aligns"},
+		{"whats the capitl of france", "What is the capital of France?", 0.1, true, "every content word aligns"},
+		{"what is the capital of france today", "what is the capital of france", 0.05, true, "1 of"},
+		{"what is the capital of france today", "what is the capital of france", 0.2, false, "at most 0.1000"},
+		{"what is the capital of modern france today", "what is the capital of france", 0.05, false, "at most 0.0375"},
+		{"quick question what is the capital of france", "capital of france", 0.35, false, "beyond the threshold"},
+	} {
+		v := c.Verify(tc.query, tc.stored, tc.distance)
+		if v.Accept != tc.accept || !strings.Contains(v.Reason, tc.reason) {
+			t.Errorf("Verify(%q, %q, %v) = %v %q; want %v, a reason with %q", tc.query, tc.stored, tc.distance, v.Accept, v.Reason, tc.accept, tc.reason)
+		}
+	}
+}
+
+// Each check can be left out (eval -without), and the tiers scale with
+// the threshold.
+func TestCheckerWithout(t *testing.T) {
+	pairs := map[string][2]string{
+		CheckNumbers:   {"what is 5 times 12", "what is 6 times 12"},
+		CheckNegation:  {"is it safe", "is it not safe"},
+		CheckOpposites: {"install docker", "uninstall docker"},
+		CheckDirection: {"convert miles to km", "convert km to miles"},
+		CheckNames:     {"capital of France", "capital of Spain"},
+		CheckSwap:      {"boil an egg for a hard yolk", "boil an egg for a runny yolk"},
+	}
+	for check, p := range pairs {
+		strict := &Checker{Threshold: 0.3}
+		if v := strict.Verify(p[0], p[1], 0.001); v.Accept {
+			t.Errorf("%s: %q against %q accepted with every check", check, p[0], p[1])
+		}
+		loose := &Checker{Threshold: 0.3, Without: map[string]bool{}}
+		for _, name := range Checks {
+			loose.Without[name] = name == check || name == CheckSwap || name == CheckNames
+		}
+		if v := loose.Verify(p[0], p[1], 0.001); !v.Accept {
+			t.Errorf("%s: %q against %q rejected without the check: %s", check, p[0], p[1], v.Reason)
+		}
+	}
+	tiers := &Checker{Threshold: 0.3, Without: map[string]bool{CheckTiers: true}}
+	if v := tiers.Verify("what is the capital of france today", "what is the capital of france", 0.25); !v.Accept {
+		t.Errorf("without tiers a pair within the threshold is served: %s", v.Reason)
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b  string
+		limit int
+		want  int
+	}{
+		{"capital", "capitl", 1, 1},
+		{"frist", "first", 1, 1}, // a transposition
+		{"install", "uninstall", 2, 2},
+		{"abc", "xyz", 1, 2},
+		{"short", "much longer", 2, 3},
+	} {
+		if got := editDistance(tc.a, tc.b, tc.limit); got != tc.want {
+			t.Errorf("editDistance(%q, %q, %d) = %d, want %d", tc.a, tc.b, tc.limit, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,251 @@
+package semantic
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// token is one word or number of a window, lower-cased.
+type token struct {
+	text string
+	// entity: capitalised inside a sentence, mixed case or with digits
+	// ("Lyon", "PyTorch", "gpt4"): a name, whose change changes the answer.
+	entity bool
+	number bool
+}
+
+// tokenize splits text into words and numbers. Contractions are expanded
+// where they carry a negation ("don't" → "do", "not") and dropped where
+// they do not ("what's" → "what"); number words become digits, so "a dozen"
+// and "12" compare equal.
+func tokenize(text string) []token {
+	var out []token
+	start := true   // at the start of a sentence
+	quoted := false // inside quotes: the words are named, not used
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			switch {
+			case r == '.' || r == '?' || r == '!' || r == '\n' || r == ':':
+				start = true
+			case r == '"' || r == '`' || r == '“' || r == '”' || r == '\'' && quoteMark(text, i, size):
+				quoted = !quoted
+			case strings.ContainsRune("+-*/=^%<>", r):
+				out = append(out, token{text: string(r), number: true})
+			}
+			i += size
+			continue
+		}
+		j := wordEnd(text, i)
+		n := len(out)
+		out = appendWord(out, text[i:j], start)
+		if quoted {
+			for k := n; k < len(out); k++ {
+				out[k].entity = true
+			}
+		}
+		i = j
+		start = false
+	}
+	return out
+}
+
+// quoteMark tells a quoting apostrophe ('who') from one inside a word
+// (it's), which wordEnd keeps.
+func quoteMark(text string, i, size int) bool {
+	prev, _ := utf8.DecodeLastRuneInString(text[:i])
+	next, _ := utf8.DecodeRuneInString(text[i+size:])
+	return !(unicode.IsLetter(prev) && unicode.IsLetter(next))
+}
+
+// wordEnd finds the end of the word starting at i: letters and digits,
+// with inner apostrophes (contractions) and, between digits, dots and
+// commas (3.5, 1,000).
+func wordEnd(text string, i int) int {
+	j := i
+	for j < len(text) {
+		r, size := utf8.DecodeRuneInString(text[j:])
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			j += size
+			continue
+		}
+		if j+size < len(text) {
+			next, _ := utf8.DecodeRuneInString(text[j+size:])
+			prev, _ := utf8.DecodeLastRuneInString(text[:j])
+			if (r == '\'' || r == '’') && unicode.IsLetter(prev) && unicode.IsLetter(next) {
+				j += size
+				continue
+			}
+			if (r == '.' || r == ',') && unicode.IsDigit(prev) && unicode.IsDigit(next) {
+				j += size
+				continue
+			}
+		}
+		break
+	}
+	return j
+}
+
+func appendWord(out []token, word string, sentenceStart bool) []token {
+	lower := strings.ToLower(strings.ReplaceAll(word, "’", "'"))
+	if base, ok := strings.CutSuffix(lower, "n't"); ok {
+		switch base {
+		case "won":
+			base = "will"
+		case "can", "ca":
+			base = "can"
+		case "shan":
+			base = "shall"
+		}
+		return append(out, token{text: base}, token{text: "not"})
+	}
+	if k := strings.IndexByte(lower, '\''); k > 0 {
+		lower, word = lower[:k], word[:k]
+	}
+	if n, ok := numberWords[lower]; ok {
+		return append(out, token{text: n, number: true})
+	}
+	if hasDigit(lower) {
+		return append(out, token{text: normalizeNumber(lower), number: isNumber(lower), entity: !isNumber(lower)})
+	}
+	return append(out, token{text: lower, entity: isName(word, sentenceStart)})
+}
+
+func hasDigit(s string) bool {
+	return strings.IndexFunc(s, unicode.IsDigit) >= 0
+}
+
+func isNumber(s string) bool {
+	for _, r := range s {
+		if !unicode.IsDigit(r) && r != '.' && r != ',' {
+			return false
+		}
+	}
+	return true
+}
+
+// normalizeNumber makes "1,000", "1000" and "01000" one token; ordinals
+// keep their suffix ("1st").
+func normalizeNumber(s string) string {
+	if !isNumber(s) {
+		return s
+	}
+	s = strings.ReplaceAll(s, ",", "")
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	if t := strings.TrimLeft(s, "0"); t != "" && t[0] != '.' {
+		return t
+	}
+	return s
+}
+
+// isName: a capital inside a sentence ("in Lyon"), or capitals after the
+// first letter anywhere ("PyTorch", "NATO"). "I" is no name.
+func isName(word string, sentenceStart bool) bool {
+	first, size := utf8.DecodeRuneInString(word)
+	if word == "I" {
+		return false
+	}
+	if strings.IndexFunc(word[size:], unicode.IsUpper) >= 0 {
+		return true
+	}
+	return unicode.IsUpper(first) && !sentenceStart
+}
+
+// numberWords are the number words that only ever mean a number. "one" is
+// left out: it is as often a pronoun ("which one").
+var numberWords = map[string]string{
+	"zero": "0", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+	"eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "dozen": "12",
+	"thirteen": "13", "fourteen": "14", "fifteen": "15", "sixteen": "16", "seventeen": "17",
+	"eighteen": "18", "nineteen": "19", "twenty": "20", "thirty": "30", "forty": "40",
+	"fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90",
+	"hundred": "100", "thousand": "1000", "million": "1000000", "billion": "1000000000",
+	"second": "2nd", "third": "3rd", "fourth": "4th", "fifth": "5th", "sixth": "6th",
+	"seventh": "7th", "eighth": "8th", "ninth": "9th", "tenth": "10th", "1st": "1st",
+	"half": "0.5", "quarter": "0.25", "twice": "x2", "double": "x2", "triple": "x3",
+	"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9",
+}
+
+// stopwords carry no content of their own. Words that do change an answer
+// although they are short (not, no, to, from, with, without, before,
+// after, more, less, first, last, …) are deliberately absent.
+var stopwords = setOf(`a an the this that these those it its it's they them their there here
+i me my mine you your yours we us our he him his she her hers one ones someone something
+is am are was were be been being do does did doing done have has had having get gets got
+can could would should will shall may might must
+what which who whom whose when where why how whats
+and or but so if then than also just really very quite please pls thanks thank hi hey hello
+of at by for on in about as into onto like such any some all each every
+tell explain give show let me know want wanna need help quick question q
+i'm im ok okay kind sort way ways thing things stuff anyway actually basically`)
+
+// functionWords carry meaning by position, not content: the opposite and
+// direction rules read them ("to" against "from"); alignment leaves them
+// out, so "how much water per cup" aligns with "the water to cup ratio".
+var functionWords = setOf(`to from into onto with without before after above below over under up down
+in out on off more less most least per than via both either now then again still already`)
+
+// negators flip the meaning of what they touch; two windows with a
+// different number of them never match.
+var negators = setOf(`not no never none nothing nobody neither nor cannot without`)
+
+// opposites are pairs WordNet does not hold as antonyms (or holds only for
+// senses that rarely matter), mostly small words whose swap reverses a
+// request.
+var opposites = pairsOf(`to:from into:from before:after above:below over:under up:down in:out
+on:off with:without more:less most:least max:min maximum:minimum higher:lower high:low
+ascending:descending asc:desc increase:decrease plus:minus add:remove add:subtract
+import:export upload:download push:pull enable:disable encrypt:decrypt encode:decode
+compress:decompress buy:sell borrow:lend lend:borrow send:receive input:output left:right
+north:south east:west earlier:later early:late yesterday:tomorrow today:tomorrow today:yesterday
+start:stop start:end begin:end first:last next:previous next:last inside:outside front:back
+true:false yes:no pros:cons advantages:disadvantages benefits:risks win:lose won:lost
+cheap:expensive cheaper:expensive fast:slow faster:slower big:small bigger:smaller larger:smaller
+long:short longer:shorter heavy:light old:new older:newer young:old hot:cold warm:cool
+safe:dangerous safe:unsafe good:bad better:worse best:worst love:hate like:dislike
+boil:freeze heat:cool raise:lower rise:fall gain:lose gain:loss profit:loss credit:debit
+deposit:withdraw asset:liability male:female men:women man:woman boy:girl husband:wife
+son:daughter father:mother brother:sister uncle:aunt king:queen day:night morning:evening
+summer:winter spring:autumn spring:fall sunrise:sunset arrive:depart arrival:departure
+import:export inbound:outbound incoming:outgoing uppercase:lowercase upper:lower
+join:split merge:split connect:disconnect mount:unmount lock:unlock zip:unzip pack:unpack
+follow:unfollow subscribe:unsubscribe block:unblock like:unlike`)
+
+func setOf(words string) map[string]bool {
+	out := map[string]bool{}
+	for _, w := range strings.Fields(words) {
+		out[w] = true
+	}
+	return out
+}
+
+func pairsOf(pairs string) map[[2]string]bool {
+	out := map[[2]string]bool{}
+	for _, p := range strings.Fields(pairs) {
+		a, b, _ := strings.Cut(p, ":")
+		out[[2]string{a, b}] = true
+		out[[2]string{b, a}] = true
+	}
+	return out
+}
+
+// negativePrefixes turn a word into its opposite ("install" →
+// "uninstall", "able" → "unable", "agree" → "disagree").
+var negativePrefixes = []string{"un", "dis", "de", "in", "im", "il", "ir", "non", "anti", "mis"}
+
+// prefixOpposite reports whether one word is the other with a negative
+// prefix.
+func prefixOpposite(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	for _, p := range negativePrefixes {
+		if rest, ok := strings.CutPrefix(b, p); ok && len(a) >= 3 && (rest == a || strings.TrimPrefix(rest, "-") == a) {
+			return true
+		}
+	}
+	return false
+}
