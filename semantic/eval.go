@@ -289,6 +289,9 @@ func serve(s EvalSet, q EvalQuery, cands []evalCandidate, th float64, v Verifier
 	return -1
 }
 
+// Distance is the cosine distance of two vectors (1 − cosine similarity).
+func Distance(a, b []float32) (float64, error) { return cosineDistance(a, b) }
+
 func cosineDistance(a, b []float32) (float64, error) {
 	if len(a) != len(b) {
 		return 0, fmt.Errorf("%w: %d and %d", ErrDimension, len(a), len(b))

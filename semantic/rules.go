@@ -127,3 +127,21 @@ func objects(ts []token) map[string]string {
 	}
 	return out
 }
+
+// otherRelation: the content words all align, and a directional word on
+// one side stands against another on the other ("exercise after a fever"
+// against "exercise with a fever"): the words are the same, their relation
+// is not.
+func otherRelation(a alignment) string {
+	if len(a.q)+len(a.s) > 0 {
+		return ""
+	}
+	for _, x := range a.extraQ {
+		for _, y := range a.extraS {
+			if dx, dy := directional[x], directional[y]; dx != "" && dy != "" && dx != dy {
+				return fmt.Sprintf("%q against %q", x, y)
+			}
+		}
+	}
+	return ""
+}

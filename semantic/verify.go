@@ -112,6 +112,9 @@ func (c *Checker) check(q, s []token) (alignment, string) {
 		if reason := c.direction(q, s); reason != "" {
 			return a, reason
 		}
+		if reason := otherRelation(a); reason != "" {
+			return a, reason
+		}
 	}
 	if !c.Without[CheckNames] {
 		for _, t := range append(append([]token(nil), a.q...), a.s...) {

@@ -31,7 +31,9 @@ func tokenize(text string) []token {
 				start = true
 			case r == '"' || r == '`' || r == '“' || r == '”' || r == '\'' && quoteMark(text, i, size):
 				quoted = !quoted
-			case strings.ContainsRune("+-*/=^%<>", r):
+			case r == '%':
+				out = append(out, token{text: "percent"})
+			case strings.ContainsRune("+-*/=^<>", r) && operand(text[:i], false) && operand(text[i+size:], true):
 				out = append(out, token{text: string(r), number: true})
 			}
 			i += size
@@ -49,6 +51,30 @@ func tokenize(text string) []token {
 		start = false
 	}
 	return out
+}
+
+// operand reports whether the text beside an operator sign is a number or a
+// one-letter variable ("2x - 3", "x^2", "r = 5"), so that a dash between
+// words ("visa-free", "git rebase - why") is no minus.
+func operand(side string, after bool) bool {
+	side = strings.TrimSpace(side)
+	if side == "" {
+		return false
+	}
+	var r rune
+	var word string
+	if after {
+		r, _ = utf8.DecodeRuneInString(side)
+		word = side[:wordEnd(side, 0)]
+		if strings.HasPrefix(side[len(word):], "(") { // a function: sin(x)
+			return true
+		}
+	} else {
+		r, _ = utf8.DecodeLastRuneInString(side)
+		i := strings.LastIndexFunc(side, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+		word = side[i+1:]
+	}
+	return unicode.IsDigit(r) || r == '(' || r == ')' || len(word) == 1 || hasDigit(word)
 }
 
 // quoteMark tells a quoting apostrophe ('who') from one inside a word
@@ -107,9 +133,27 @@ func appendWord(out []token, word string, sentenceStart bool) []token {
 		return append(out, token{text: n, number: true})
 	}
 	if hasDigit(lower) {
+		if n, unit, ok := numberAndUnit(lower); ok {
+			out = append(out, token{text: normalizeNumber(n), number: true})
+			return appendWord(out, unit, false)
+		}
 		return append(out, token{text: normalizeNumber(lower), number: isNumber(lower), entity: !isNumber(lower)})
 	}
 	return append(out, token{text: lower, entity: isName(word, sentenceStart)})
+}
+
+// numberAndUnit splits "5cm", "200g" or "2x" into the number and the word
+// after it; ordinals ("1st", "22nd") stay whole.
+func numberAndUnit(s string) (number, unit string, ok bool) {
+	i := strings.IndexFunc(s, func(r rune) bool { return !unicode.IsDigit(r) && r != '.' && r != ',' })
+	if i <= 0 || strings.IndexFunc(s[i:], unicode.IsDigit) >= 0 {
+		return "", "", false
+	}
+	switch s[i:] {
+	case "st", "nd", "rd", "th":
+		return "", "", false
+	}
+	return s[:i], s[i:], true
 }
 
 func hasDigit(s string) bool {
@@ -180,7 +224,11 @@ what which who whom whose when where why how whats
 and or but so if then than also just really very quite please pls thanks thank hi hey hello
 of at by for on in about as into onto like such any some all each every
 tell explain give show let me know want wanna need help quick question q
-i'm im ok okay kind sort way ways thing things stuff anyway actually basically`)
+i'm im ok okay kind sort way ways thing things stuff anyway actually basically
+whether because during while since until though although vs via versus
+many much lot lots u ur
+get gets got getting go goes going went keep keeps kept stay stays use uses used using
+take takes taking took make makes making made put puts find`)
 
 // functionWords carry meaning by position, not content: the opposite and
 // direction rules read them ("to" against "from"); alignment leaves them
@@ -212,7 +260,7 @@ son:daughter father:mother brother:sister uncle:aunt king:queen day:night mornin
 summer:winter spring:autumn spring:fall sunrise:sunset arrive:depart arrival:departure
 import:export inbound:outbound incoming:outgoing uppercase:lowercase upper:lower
 join:split merge:split connect:disconnect mount:unmount lock:unlock zip:unzip pack:unpack
-follow:unfollow subscribe:unsubscribe block:unblock like:unlike`)
+follow:unfollow subscribe:unsubscribe block:unblock like:unlike keep:discard keep:delete keep:lose`)
 
 func setOf(words string) map[string]bool {
 	out := map[string]bool{}

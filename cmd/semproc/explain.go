@@ -28,6 +28,7 @@ func explainCmd(ctx context.Context, args []string, getenv func(string) string, 
 	api := fs.String("api", "openai", "openai or anthropic")
 	bodyFile := fs.String("body", "", "a whole request body (JSON file) instead of PROMPT")
 	scope := fs.String("authorization", "", "the Authorization header value, for the tenant scope")
+	against := fs.String("against", "", "a stored prompt: print its distance to PROMPT and the cache verifier's verdict on serving its answer")
 	if err := fs.Parse(args); err != nil {
 		return &configError{err}
 	}
@@ -80,7 +81,13 @@ func explainCmd(ctx context.Context, args []string, getenv func(string) string, 
 	if req.Bypass != "" {
 		return nil
 	}
+	if *against != "" {
+		return explainPair(ctx, w, c, cfg, req.Window, *against)
+	}
 	r := c.cache.Get(ctx, semantic.Lookup{Request: req, Scope: semantic.Scope(scopeValues)})
+	for _, cand := range r.Candidates {
+		fmt.Fprintf(w, "candidate\t%s distance=%s %s\n", cand.Key, semantic.FormatDistance(cand.Distance, false), cand.Verdict.Reason)
+	}
 	fmt.Fprintf(w, "cache lookup\t%s", r.Status)
 	switch {
 	case r.Match != nil:
@@ -103,6 +110,34 @@ func buildForTool(ctx context.Context, cfg Config) (*components, error) {
 		return nil, err
 	}
 	return build(ctx, cfg, slog.New(slog.DiscardHandler), tel)
+}
+
+// explainPair shows what the cache would decide if stored were the only
+// entry of the partition: the distance of the two windows and the
+// verifier's verdict.
+func explainPair(ctx context.Context, w io.Writer, c *components, cfg Config, window, stored string) error {
+	a, err := c.embedder.Embed(ctx, window)
+	if err != nil {
+		return fmt.Errorf("embed the prompt: %w", err)
+	}
+	b, err := c.embedder.Embed(ctx, stored)
+	if err != nil {
+		return fmt.Errorf("embed -against: %w", err)
+	}
+	d, err := semantic.Distance(a, b)
+	if err != nil {
+		return err
+	}
+	th := threshold(cfg.CacheDistanceThreshold, defaultCacheThreshold(cfg))
+	v := newVerifier(cfg, c.lexicon, th).Verify(window, stored, d)
+	verdict := "Miss"
+	if v.Accept {
+		verdict = "Hit"
+	}
+	fmt.Fprintf(w, "against\t%q\n", stored)
+	fmt.Fprintf(w, "distance\t%s (threshold %g, verifier %s)\n", semantic.FormatDistance(d, false), th, verifierState(cfg, c.lexicon))
+	fmt.Fprintf(w, "verdict\t%s: %s\n", verdict, v.Reason)
+	return nil
 }
 
 func explainRoute(ctx context.Context, w io.Writer, r *semantic.Router, req *semantic.Request) {

@@ -33,6 +33,7 @@ type components struct {
 	embedder semantic.Embedder // cached and observed
 	store    *deferredStore
 	cache    *semantic.Cache // nil when the cache is off
+	lexicon  semantic.Lexicon // the verifier's; nil without WordNet
 	router   *semantic.Router
 	formats  extproc.Formats
 
@@ -81,10 +82,11 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry) (*
 	}
 	if cfg.CacheEnabled {
 		th := threshold(cfg.CacheDistanceThreshold, defaultCacheThreshold(cfg))
+		c.lexicon = newLexicon(cfg, log)
 		c.cache, err = semantic.NewCache(semantic.CacheOptions{
 			Embedder: c.embedder, Store: observedStore{next: c.store, tracer: tel.tracer},
 			Threshold: th, TTL: cfg.CacheTTL, Dimensions: dims,
-			Verifier: newVerifier(cfg, newLexicon(cfg, log), th),
+			Verifier: newVerifier(cfg, c.lexicon, th),
 		})
 		if err != nil {
 			return nil, &configError{err}

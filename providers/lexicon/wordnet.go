@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/semproc/semproc/semantic"
 )
@@ -19,21 +21,29 @@ import (
 // Files are the database files Load reads.
 var Files = []string{"data.noun", "data.verb", "data.adj", "data.adv"}
 
-// WordNet holds the synsets and the word index. It is read-only after Load
-// and safe for concurrent use.
+// WordNet holds the synsets and the word index. It is safe for concurrent
+// use.
 type WordNet struct {
 	// lemmas maps a lower-case lemma (multi-word ones joined by '_') to its
 	// synsets.
 	lemmas  map[string][]int32
 	synsets []synset
+	// found remembers the senses of inflected words already looked up (a
+	// verifier asks about every pair of words), up to maxFound words so
+	// that hostile input cannot grow it without bound.
+	found      sync.Map // string -> []int32
+	foundCount atomic.Int64
 }
+
+const maxFound = 100_000
 
 var _ semantic.Lexicon = (*WordNet)(nil)
 
 type synset struct {
 	pos byte // n, v, a (adjectives and satellites), r
-	// hypernyms are the direct hypernyms, instance ones included.
-	hypernyms []int32
+	// instanceOf are the kinds a named thing is an instance of ("Paris"
+	// is a national capital).
+	instanceOf []int32
 	// same are synsets whose words count as the same meaning here:
 	// derivationally related forms and pertainyms. (A satellite's head is
 	// not: "deep" would be "large".)
@@ -98,8 +108,8 @@ func LoadWordNet(dir string) (*WordNet, error) {
 				continue
 			}
 			switch ptr.symbol {
-			case "@", "@i":
-				s.hypernyms = append(s.hypernyms, target)
+			case "@i":
+				s.instanceOf = append(s.instanceOf, target)
 			case "&":
 				s.heads = append(s.heads, target)
 			case "+", "\\":
@@ -186,9 +196,11 @@ func (w *WordNet) Known(word string) bool {
 
 // Relate says how the meanings of two lower-case words relate, over all
 // their senses: opposites first (antonyms, also through an adjective's
-// head), then the same meaning (a shared synset, a derivation, an
-// adjective's head), then siblings (nouns with a common direct hypernym,
-// such as two instances of "city").
+// head), then the same meaning (a shared synset, a derivation, a
+// pertainym), then siblings: two named things of one kind ("Paris" and
+// "London" are national capitals). Common nouns of one kind are not
+// siblings here: over all their senses too many are ("signs" and
+// "symptoms"), and a swap of them is the verifier's own rule.
 func (w *WordNet) Relate(a, b string) semantic.Relation {
 	sa, sb := w.senses(a), w.senses(b)
 	if len(sa) == 0 || len(sb) == 0 {
@@ -197,25 +209,15 @@ func (w *WordNet) Relate(a, b string) semantic.Relation {
 	if w.opposite(sa, sb) || w.opposite(sb, sa) {
 		return semantic.Opposite
 	}
-	ea, eb := w.widen(sa), w.widen(sb)
+	if w.overlap(sa, sb) || w.overlap(sb, sa) {
+		return semantic.Same
+	}
 	for _, s := range sa {
-		if eb[s] {
-			return semantic.Same
-		}
-	}
-	for _, s := range sb {
-		if ea[s] {
-			return semantic.Same
-		}
-	}
-	ha := w.parents(sa)
-	for _, s := range sb {
-		if w.synsets[s].pos != 'n' {
-			continue
-		}
-		for _, h := range w.synsets[s].hypernyms {
-			if ha[h] {
-				return semantic.Sibling
+		for _, k := range w.synsets[s].instanceOf {
+			for _, t := range sb {
+				if slices.Contains(w.synsets[t].instanceOf, k) {
+					return semantic.Sibling
+				}
 			}
 		}
 	}
@@ -226,47 +228,60 @@ func (w *WordNet) Relate(a, b string) semantic.Relation {
 // satellite adjective) to a sense of b.
 func (w *WordNet) opposite(sa, sb []int32) bool {
 	for _, s := range sa {
-		from := append([]int32{s}, w.synsets[s].heads...)
-		for _, f := range from {
-			for _, t := range w.synsets[f].antonyms {
-				if slices.Contains(sb, t) {
-					return true
-				}
+		if w.antonymIn(s, sb) {
+			return true
+		}
+		for _, h := range w.synsets[s].heads {
+			if w.antonymIn(h, sb) {
+				return true
 			}
 		}
 	}
 	return false
 }
 
-// widen is a set of synsets and those they name as the same meaning.
-func (w *WordNet) widen(ss []int32) map[int32]bool {
-	out := make(map[int32]bool, 2*len(ss))
-	for _, s := range ss {
-		out[s] = true
-		for _, t := range w.synsets[s].same {
-			out[t] = true
+func (w *WordNet) antonymIn(s int32, sb []int32) bool {
+	for _, t := range w.synsets[s].antonyms {
+		if slices.Contains(sb, t) {
+			return true
 		}
 	}
-	return out
+	return false
 }
 
-// parents is the set of direct hypernyms of the noun senses in ss.
-func (w *WordNet) parents(ss []int32) map[int32]bool {
-	out := map[int32]bool{}
-	for _, s := range ss {
-		if w.synsets[s].pos == 'n' {
-			for _, h := range w.synsets[s].hypernyms {
-				out[h] = true
+// overlap: a sense of a is a sense of b, or names one as the same meaning.
+// Words have few senses, so slices beat maps here.
+func (w *WordNet) overlap(sa, sb []int32) bool {
+	for _, s := range sa {
+		if slices.Contains(sb, s) {
+			return true
+		}
+		for _, t := range w.synsets[s].same {
+			if slices.Contains(sb, t) {
+				return true
 			}
 		}
 	}
-	return out
+	return false
 }
 
 // senses are the synsets of word's base forms, found with WordNet's own
 // suffix rules for each part of speech (morphy, without its exception
 // lists).
 func (w *WordNet) senses(word string) []int32 {
+	if v, ok := w.found.Load(word); ok {
+		return v.([]int32)
+	}
+	out := w.lookup(word)
+	if w.foundCount.Load() < maxFound {
+		if _, loaded := w.found.LoadOrStore(word, out); !loaded {
+			w.foundCount.Add(1)
+		}
+	}
+	return out
+}
+
+func (w *WordNet) lookup(word string) []int32 {
 	var out []int32
 	add := func(lemma string, pos byte) {
 		for _, s := range w.lemmas[lemma] {
@@ -293,5 +308,5 @@ var detach = []struct {
 	{'n', "shes", "sh"}, {'n', "men", "man"}, {'n', "ies", "y"},
 	{'v', "s", ""}, {'v', "ies", "y"}, {'v', "es", "e"}, {'v', "es", ""}, {'v', "ed", "e"},
 	{'v', "ed", ""}, {'v', "ing", "e"}, {'v', "ing", ""},
-	{'a', "er", ""}, {'a', "est", ""}, {'a', "er", "e"}, {'a', "est", "e"},
+	{'a', "er", ""}, {'a', "est", ""}, {'a', "er", "e"}, {'a', "est", "e"}, {'a', "ier", "y"}, {'a', "iest", "y"},
 }

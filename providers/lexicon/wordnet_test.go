@@ -89,11 +89,57 @@ func TestRelateOnWordNet(t *testing.T) {
 		{"teens", "teenager", semantic.Same},
 		{"km", "kilometers", semantic.Same},
 		{"paris", "london", semantic.Sibling},
-		{"chicken", "turkey", semantic.Sibling},
+		{"chicken", "turkey", semantic.Unrelated}, // common nouns: the swap rule's, not this one
+		{"easiest", "easy", semantic.Same},
 		{"largest", "deepest", semantic.Unrelated},
 	} {
 		if got := w.Relate(tc.a, tc.b); got != tc.want {
 			t.Errorf("Relate(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// BenchmarkVerify is the verifier's cost for one candidate with WordNet:
+// a paraphrase that aligns word by word, and a near-miss it rejects.
+func BenchmarkVerify(b *testing.B) {
+	dir, err := local.DefaultWordNetDir()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := local.VerifyWordNet(dir); err != nil {
+		b.Skip(err)
+	}
+	w, err := LoadWordNet(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &semantic.Checker{Lexicon: w, Threshold: 0.3}
+	for _, pair := range []struct{ name, q, s string }{
+		{"paraphrase", "how many tablespoons are in a quarter cup", "tablespoons in a quarter cup?"},
+		{"near-miss", "how long does cooked rice keep in the freezer", "how long does cooked rice keep in the fridge"},
+		{"long", "The Datasets library documentation offers guidance on utilizing and manipulating datasets, with tutorials and how-to guides.",
+			"The Datasets documentation provides information on how to use and work with datasets in the Hugging Face library, including tutorials."},
+	} {
+		b.Run(pair.name, func(b *testing.B) {
+			for b.Loop() {
+				c.Verify(pair.q, pair.s, 0.05)
+			}
+		})
+	}
+}
+
+// BenchmarkLoadWordNet is the start-up cost of the verifier's lexicon.
+func BenchmarkLoadWordNet(b *testing.B) {
+	dir, err := local.DefaultWordNetDir()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := local.VerifyWordNet(dir); err != nil {
+		b.Skip(err)
+	}
+	for b.Loop() {
+		if _, err := LoadWordNet(dir); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
