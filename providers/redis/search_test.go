@@ -114,7 +114,6 @@ func TestSearchRecreatesIndex(t *testing.T) {
 		drop   = "FT.DROPINDEX idx:semproc:json:m:2"
 	)
 	unknown := replyError("Unknown Index name")
-	blob := replyError("Error parsing vector similarity query: query vector blob size (8) does not match index's expected size (12).")
 	fits := info28(2)
 	tests := []struct {
 		name    string
@@ -127,7 +126,7 @@ func TestSearchRecreatesIndex(t *testing.T) {
 			"FT.INFO":   {{err: replyError("idx:semproc:json:m:2: no such index")}},
 		}, []string{search, info, create, search}, ""},
 		{"dimension the server refuses", map[string][]reply{
-			"FT.SEARCH": {{err: blob}, {val: found("0.01")}},
+			"FT.SEARCH": {{err: blobError}, {val: found("0.01")}},
 			"FT.INFO":   {{val: fits}},
 		}, []string{search, info, drop, create, search}, ""},
 		{"index another process made at once", map[string][]reply{
@@ -163,6 +162,15 @@ func TestSearchRecreatesIndex(t *testing.T) {
 			}
 		})
 	}
+}
+
+// blobError is RediSearch's answer to a query vector of another dimension
+// than the index's, when the index holds vectors.
+const blobError = replyError("Error parsing vector similarity query: query vector blob size (8) does not match index's expected size (12).")
+
+// info26 is RediSearch 2.6's FT.INFO for a fitting index: no vector facts.
+func info26(keyType string) []any {
+	return info(keyType, []any{"type", "VECTOR"}, "model", "api", "scope", "fingerprint", "stored_at")
 }
 
 // info28 is RediSearch 2.8's FT.INFO for a fitting JSON index of dim.
@@ -204,9 +212,8 @@ func FuzzParseSearch(f *testing.F) {
 }
 
 func TestSearchDoesNotRecreateAnIndexRecreatedSince(t *testing.T) {
-	blob := replyError("Error parsing vector similarity query: query vector blob size (8) does not match index's expected size (12).")
 	s, rec := scriptedStore(t, Options{}, map[string][]reply{
-		"FT.SEARCH": {{err: blob}, {val: found("0.01")}},
+		"FT.SEARCH": {{err: blobError}, {val: found("0.01")}},
 		"FT.INFO":   {{val: info28(2)}},
 	})
 	// Another request re-created the index after this one's query was sent.
