@@ -210,38 +210,83 @@ func TestIntegrationRecreatesAfterFlushAll(t *testing.T) {
 func TestIntegrationRecreatesIndexOfAnotherDimension(t *testing.T) {
 	integrationURL(t)
 	for _, storage := range []Storage{StorageJSON, StorageHash} {
-		t.Run(string(storage), func(t *testing.T) {
-			s := storeOn(t, storage, QueryRange, uniqueModel(t))
-			ctx := context.Background()
-			wrong := s.l.createArgs()
-			for i, a := range wrong {
-				if a == "DIM" {
-					wrong[i+1] = 3
+		for _, tc := range []struct {
+			name string
+			// vectors: the wrong index holds a vector of its dimension.
+			vectors bool
+			// running: the index is replaced under a running store, whose
+			// next query the server refuses.
+			running bool
+		}{
+			{"empty", false, false},
+			{"holding vectors", true, false},
+			{"replaced under a running store", true, true},
+		} {
+			t.Run(string(storage)+"/"+tc.name, func(t *testing.T) {
+				s := storeOn(t, storage, QueryRange, uniqueModel(t))
+				ctx := context.Background()
+				if tc.running {
+					s.start(ctx)
+					waitReady(t, s)
+					if err := s.client.Do(ctx, "FT.DROPINDEX", s.l.index).Err(); err != nil {
+						t.Fatal(err)
+					}
 				}
-			}
-			if err := s.client.Do(ctx, wrong...).Err(); err != nil {
-				t.Fatalf("create an index of dimension 3: %v", err)
-			}
-			s.start(ctx)
-			waitReady(t, s)
-			// RediSearch >= 2.8 shows the dimension and the check re-creates
-			// the index; before, the first query's blob-size error does.
-			if m, err := nearest(s.Search(ctx, semantic.Query{Partition: part, Vector: v1, MaxDistance: threshold})); err != nil || m != nil {
-				t.Fatalf("first Search = %v, %v; want a miss on a re-created index", m, err)
-			}
-			if err := s.Put(ctx, newEntry("e1", v1, time.Hour)); err != nil {
-				t.Fatal(err)
-			}
-			if m, err := nearest(s.Search(ctx, semantic.Query{Partition: part, Vector: near, MaxDistance: threshold})); err != nil || m == nil {
-				t.Errorf("Search = %v, %v; want e1", m, err)
-			}
-			info, err := s.client.Do(ctx, "FT.INFO", s.l.index).Result()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if reason := s.l.indexMismatch(info); reason != "" {
-				t.Errorf("index still does not fit: %s", reason)
-			}
-		})
+				createOfDimension3(t, s, tc.vectors)
+				if !tc.running {
+					s.start(ctx)
+					waitReady(t, s)
+				}
+				// RediSearch >= 2.8 shows the dimension and the check re-creates
+				// the index; before, the check's probe or the first query's
+				// blob-size error does.
+				if m, err := nearest(s.Search(ctx, semantic.Query{Partition: part, Vector: v1, MaxDistance: threshold})); err != nil || m != nil {
+					t.Fatalf("first Search = %v, %v; want a miss on a re-created index", m, err)
+				}
+				if err := s.Put(ctx, newEntry("e1", v1, time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+				if m, err := nearest(s.Search(ctx, semantic.Query{Partition: part, Vector: near, MaxDistance: threshold})); err != nil || m == nil {
+					t.Errorf("Search = %v, %v; want e1", m, err)
+				}
+				info, err := s.client.Do(ctx, "FT.INFO", s.l.index).Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if reason := s.l.indexMismatch(info); reason != "" {
+					t.Errorf("index still does not fit: %s", reason)
+				}
+				if probes, err := s.client.Keys(ctx, s.l.prefix+"probe-*").Result(); err != nil || len(probes) != 0 {
+					t.Errorf("probe documents left: %v, %v", probes, err)
+				}
+			})
+		}
+	}
+}
+
+// createOfDimension3 creates the store's index for vectors of 3, holding a
+// document with such a vector when withVector is set.
+func createOfDimension3(t *testing.T, s *Store, withVector bool) {
+	t.Helper()
+	ctx := context.Background()
+	wrong := s.l.createArgs()
+	for i, a := range wrong {
+		if a == "DIM" {
+			wrong[i+1] = 3
+		}
+	}
+	if err := s.client.Do(ctx, wrong...).Err(); err != nil {
+		t.Fatalf("create an index of dimension 3: %v", err)
+	}
+	if !withVector {
+		return
+	}
+	key := s.l.key("0dd")
+	set := []any{"HSET", key, fieldVector, vectorBlob([]float32{1, 0, 0})}
+	if s.l.storage == StorageJSON {
+		set = []any{"JSON.SET", key, "$", `{"vector":[1,0,0]}`}
+	}
+	if err := s.client.Do(ctx, set...).Err(); err != nil {
+		t.Fatalf("store a vector of 3: %v", err)
 	}
 }
