@@ -6,9 +6,11 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,7 +71,9 @@ func newEntry(id string, vec []float32, ttl time.Duration) semantic.Entry {
 	}
 }
 
-func TestIntegration(t *testing.T) {
+// forEachLayout runs f as a subtest on a ready store of each storage and
+// query mode.
+func forEachLayout(t *testing.T, f func(t *testing.T, s *Store)) {
 	integrationURL(t)
 	for _, storage := range []Storage{StorageJSON, StorageHash} {
 		for _, query := range []QueryMode{QueryRange, QueryKNN} {
@@ -77,10 +81,198 @@ func TestIntegration(t *testing.T) {
 				s := storeOn(t, storage, query, uniqueModel(t))
 				s.start(context.Background())
 				waitReady(t, s)
-				testStoreAndFind(t, s)
+				f(t, s)
 			})
 		}
 	}
+}
+
+func TestIntegration(t *testing.T) {
+	forEachLayout(t, testStoreAndFind)
+}
+
+// TestIntegrationEntryExpiringUnderSearch: with active expiry paused, an
+// expired key stays in the index until something reads it, as it does
+// under load; the search must skip it, not fail, and find the live
+// neighbour among its candidates.
+func TestIntegrationEntryExpiringUnderSearch(t *testing.T) {
+	forEachLayout(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		if err := s.client.Do(ctx, "DEBUG", "SET-ACTIVE-EXPIRE", 0).Err(); err != nil {
+			t.Skipf("DEBUG SET-ACTIVE-EXPIRE refused (start redis-server with --enable-debug-command local): %v", err)
+		}
+		t.Cleanup(func() { _ = s.client.Do(context.Background(), "DEBUG", "SET-ACTIVE-EXPIRE", 1).Err() })
+		const ttl = 200 * time.Millisecond
+		for _, e := range []semantic.Entry{
+			newEntry("e1", v1, ttl), newEntry("e3", v1, ttl), newEntry("e2", near, time.Hour),
+		} {
+			if err := s.Put(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(ttl + 100*time.Millisecond) // e1 and e3 expired, still indexed
+		// The nearest candidate alone is an expired one: a miss, not a failure.
+		ms, err := s.Search(ctx, semantic.Query{Partition: part, Vector: v1, MaxDistance: threshold, K: 1})
+		if err != nil {
+			t.Fatalf("Search of one candidate: %v", err)
+		}
+		for _, m := range ms {
+			if m.ID != "e2" {
+				t.Errorf("Search of one candidate found %s, which expired", m.ID)
+			}
+		}
+		ms, err = s.Search(ctx, semantic.Query{Partition: part, Vector: v1, MaxDistance: threshold, K: 5})
+		if err != nil || len(ms) != 1 || ms[0].ID != "e2" {
+			t.Fatalf("Search of five candidates = %+v, %v; want the live e2 only", ms, err)
+		}
+	})
+}
+
+// TestIntegrationManyPartitions: tenants, models and prompts share one
+// index; each search sees its own partition only.
+func TestIntegrationManyPartitions(t *testing.T) {
+	forEachLayout(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		const n = 40
+		parts := make([]semantic.Partition, n)
+		for i := range parts {
+			parts[i] = part
+			switch i % 3 {
+			case 0:
+				parts[i].Scope = fmt.Sprintf("5c%04x", i)
+			case 1:
+				parts[i].Model = fmt.Sprintf("3d%04x", i)
+			default:
+				parts[i].Fingerprint = fmt.Sprintf("f9%04x", i)
+			}
+			e := newEntry(fmt.Sprintf("e%04x", i), v1, time.Hour)
+			e.Partition = parts[i]
+			if err := s.Put(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, p := range parts {
+			ms, err := s.Search(ctx, semantic.Query{Partition: p, Vector: near, MaxDistance: threshold, K: 5})
+			if err != nil || len(ms) != 1 || ms[0].ID != fmt.Sprintf("e%04x", i) || ms[0].Partition != p {
+				t.Errorf("Search from partition %d = %+v, %v; want its own entry only", i, ms, err)
+			}
+		}
+		if ms, err := s.Search(ctx, semantic.Query{Partition: part, Vector: v1, MaxDistance: threshold, K: 5}); err != nil || len(ms) != 0 {
+			t.Errorf("Search from a partition with no entry = %+v, %v; want a miss", ms, err)
+		}
+	})
+}
+
+// TestIntegrationRestartWithIndexGone: a restart without persistence drops
+// every connection and loses documents and index; the store serves again
+// on a re-created index.
+func TestIntegrationRestartWithIndexGone(t *testing.T) {
+	forEachLayout(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		if err := s.Put(ctx, newEntry("e1", v1, time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.client.Do(ctx, "FLUSHALL").Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.client.Do(ctx, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no").Err(); err != nil {
+			t.Fatalf("CLIENT KILL: %v", err)
+		}
+		// Pooled connections are dead: the first calls may fail (the
+		// cache fails open), then the store serves again.
+		eventually(t, "a search after the restart", func() error {
+			ms, err := s.Search(ctx, semantic.Query{Partition: part, Vector: v1, MaxDistance: threshold, K: 5})
+			if err == nil && len(ms) != 0 {
+				return fmt.Errorf("found %+v, lost in the restart", ms)
+			}
+			return err
+		})
+		if err := s.Put(ctx, newEntry("e2", v1, time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := nearest(s.Search(ctx, semantic.Query{Partition: part, Vector: near, MaxDistance: threshold})); err != nil || m == nil || m.ID != "e2" {
+			t.Errorf("Search = %v, %v; want e2", m, err)
+		}
+		if err := s.Ready(); err != nil {
+			t.Errorf("Ready = %v after the store served again", err)
+		}
+	})
+}
+
+// report sends err unless errs is full (its count is not what is tested).
+func report(errs chan<- error, err error) {
+	select {
+	case errs <- err:
+	default:
+	}
+}
+
+// TestIntegrationFlushAllDuringTraffic: writers and readers go on while
+// the server is flushed; searches re-create the index, and the only
+// failures are an index flushed again between its re-creation and the
+// retry.
+func TestIntegrationFlushAllDuringTraffic(t *testing.T) {
+	forEachLayout(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		const workers, flushes = 4, 5
+		errs := make(chan error, 1000)
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for r := 0; ; r++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					e := newEntry(fmt.Sprintf("%x%06x", w+10, r), v1, time.Hour)
+					if err := s.Put(ctx, e); err != nil {
+						report(errs, fmt.Errorf("Put: %w", err))
+					}
+					if _, err := s.Search(ctx, semantic.Query{Partition: part, Vector: near, MaxDistance: threshold, K: 5}); err != nil {
+						report(errs, fmt.Errorf("Search: %w", err))
+					}
+				}
+			}()
+		}
+		for range flushes {
+			time.Sleep(20 * time.Millisecond)
+			if err := s.client.Do(ctx, "FLUSHALL").Err(); err != nil {
+				t.Errorf("FLUSHALL: %v", err)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+		close(stop)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if !isMissingIndex(err) {
+				t.Errorf("%v: want no failure but an index flushed again before the retry", err)
+			}
+		}
+		if err := s.Put(ctx, newEntry("e1", v1, time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		// An index re-created after the last flush indexes what was
+		// written before in the background.
+		eventually(t, "a hit after the traffic", func() error {
+			m, err := nearest(s.Search(ctx, semantic.Query{Partition: part, Vector: v1, MaxDistance: threshold}))
+			if err == nil && m == nil {
+				return errors.New("a miss")
+			}
+			return err
+		})
+		info, err := s.client.Do(ctx, "FT.INFO", s.l.index).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reason := s.l.indexMismatch(info); reason != "" {
+			t.Errorf("index after the traffic does not fit: %s", reason)
+		}
+	})
 }
 
 func testStoreAndFind(t *testing.T, s *Store) {
