@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -481,4 +482,43 @@ func createOfDimension3(t *testing.T, s *Store, withVector bool) {
 	if err := s.client.Do(ctx, set...).Err(); err != nil {
 		t.Fatalf("store a vector of 3: %v", err)
 	}
+}
+
+// TestIntegrationBoundPerScope: a tenant past its bound stops finding its
+// oldest entries by vector, and another tenant keeps all of its own.
+func TestIntegrationBoundPerScope(t *testing.T) {
+	forEachLayout(t, func(t *testing.T, s *Store) {
+		s.opts.MaxEntriesPerScope = 2
+		ctx := context.Background()
+		other := part
+		other.Scope = "0e"
+		t.Cleanup(func() {
+			for _, scope := range []string{part.Scope, other.Scope} {
+				stored, expires := s.l.scopeKeys(scope)
+				_ = s.client.Del(context.Background(), stored, expires).Err()
+			}
+		})
+		for i, p := range []semantic.Partition{part, other, part, other, part} {
+			e := newEntry(fmt.Sprintf("e%d", i), v1, time.Hour)
+			e.Partition = p
+			e.StoredAt = e.StoredAt.Add(time.Duration(i) * time.Second)
+			if err := s.Put(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for p, want := range map[semantic.Partition][]string{part: {"e2", "e4"}, other: {"e1", "e3"}} {
+			ms, err := s.Search(ctx, semantic.Query{Partition: p, Vector: v1, MaxDistance: threshold, K: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, m := range ms {
+				got = append(got, m.ID)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("scope %s finds %q, want %q", p.Scope, got, want)
+			}
+		}
+	})
 }

@@ -52,6 +52,14 @@ func newLayout(storage Storage, model string, dim int) layout {
 
 func (l layout) key(id string) string { return l.prefix + id }
 
+// scopeKeys name the sorted sets of a tenant's entry IDs by stored time and
+// by expiry, semproc:scope:<namespace>:<scope>:stored and …:expires: outside
+// the index's prefix.
+func (l layout) scopeKeys(scope string) (stored, expires string) {
+	base := "semproc:scope:" + l.namespace + ":" + scope
+	return base + ":stored", base + ":expires"
+}
+
 // path is how the schema and RETURN name a field: a JSONPath for JSON
 // documents, the field itself for hashes.
 func (l layout) path(field string) string {
