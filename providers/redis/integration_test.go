@@ -387,15 +387,7 @@ func TestIntegrationRecreatesAfterFlushAll(t *testing.T) {
 			if err := s.client.Do(ctx, "FLUSHALL").Err(); err != nil {
 				t.Fatalf("FLUSHALL: %v", err)
 			}
-			if m, err := nearest(s.Search(ctx, semantic.Query{Partition: part, Vector: v1, MaxDistance: threshold})); err != nil || m != nil {
-				t.Fatalf("Search after FLUSHALL = %v, %v; want a miss on a re-created index", m, err)
-			}
-			if err := s.Put(ctx, newEntry("e1", v1, time.Hour)); err != nil {
-				t.Fatal(err)
-			}
-			if m, err := nearest(s.Search(ctx, semantic.Query{Partition: part, Vector: near, MaxDistance: threshold})); err != nil || m == nil {
-				t.Errorf("Search = %v, %v; want e1", m, err)
-			}
+			missThenHit(t, s)
 		})
 	}
 }
@@ -433,15 +425,7 @@ func TestIntegrationRecreatesIndexOfAnotherDimension(t *testing.T) {
 				// RediSearch >= 2.8 shows the dimension and the check re-creates
 				// the index; before, the check's probe or the first query's
 				// blob-size error does.
-				if m, err := nearest(s.Search(ctx, semantic.Query{Partition: part, Vector: v1, MaxDistance: threshold})); err != nil || m != nil {
-					t.Fatalf("first Search = %v, %v; want a miss on a re-created index", m, err)
-				}
-				if err := s.Put(ctx, newEntry("e1", v1, time.Hour)); err != nil {
-					t.Fatal(err)
-				}
-				if m, err := nearest(s.Search(ctx, semantic.Query{Partition: part, Vector: near, MaxDistance: threshold})); err != nil || m == nil {
-					t.Errorf("Search = %v, %v; want e1", m, err)
-				}
+				missThenHit(t, s)
 				info, err := s.client.Do(ctx, "FT.INFO", s.l.index).Result()
 				if err != nil {
 					t.Fatal(err)
@@ -454,6 +438,23 @@ func TestIntegrationRecreatesIndexOfAnotherDimension(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// missThenHit checks a store whose index was just lost or replaced: the
+// first search misses on a re-created index, and an entry stored then is
+// found.
+func missThenHit(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := context.Background()
+	if m, err := nearest(s.Search(ctx, semantic.Query{Partition: part, Vector: v1, MaxDistance: threshold})); err != nil || m != nil {
+		t.Fatalf("first Search = %v, %v; want a miss on a re-created index", m, err)
+	}
+	if err := s.Put(ctx, newEntry("e1", v1, time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := nearest(s.Search(ctx, semantic.Query{Partition: part, Vector: near, MaxDistance: threshold})); err != nil || m == nil || m.ID != "e1" {
+		t.Errorf("Search = %v, %v; want e1", m, err)
 	}
 }
 
