@@ -483,6 +483,9 @@ func createOfDimension3(t *testing.T, s *Store, withVector bool) {
 	if err := s.client.Do(ctx, set...).Err(); err != nil {
 		t.Fatalf("store a vector of 3: %v", err)
 	}
+	// The re-created index does not take it, so dropping it with DD
+	// would not delete it.
+	t.Cleanup(func() { _ = s.client.Del(context.Background(), key).Err() })
 }
 
 // TestIntegrationBoundPerScope: a tenant past its bound stops finding its

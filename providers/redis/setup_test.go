@@ -58,6 +58,10 @@ func TestSetup(t *testing.T) {
 			"MODULE":  {{val: []any{module("search")}}},
 			"FT.INFO": {{val: info26("HASH")}}, "FT.SEARCH": {{val: []any{int64(0)}}},
 		}, []string{"MODULE LIST", info, "multi", "HSET semproc:%s:m:2:probe-", "PEXPIRE semproc:%s:m:2:probe-", "exec", search, "del semproc:%s:m:2:probe-", drop, create}, false, ""},
+		{"RediSearch 2.6 index whose probe fails otherwise is kept", StorageHash, map[string][]reply{
+			"MODULE":  {{val: []any{module("search")}}},
+			"FT.INFO": {{val: info26("HASH")}}, "FT.SEARCH": {{err: replyError("Syntax error at offset 1 near KNN")}},
+		}, []string{"MODULE LIST", info, "multi", "HSET semproc:%s:m:2:probe-", "PEXPIRE semproc:%s:m:2:probe-", "exec", search, "del semproc:%s:m:2:probe-"}, false, ""},
 		{"MODULE forbidden, search present", StorageHash, map[string][]reply{
 			"MODULE": {{err: replyError("ERR unknown command 'MODULE'")}}, "FT.INFO": {unknownIndex},
 		}, []string{"MODULE LIST", info, create}, false, ""},

@@ -207,9 +207,7 @@ func (s *Store) ensureIndex(ctx context.Context, staleBefore time.Time) error {
 	if probed {
 		// An index this store did not make, on an engine that does not
 		// say its dimension.
-		if reason, err = s.probeDimension(ctx); err != nil {
-			return err
-		}
+		reason = s.probeDimension(ctx)
 	}
 	if reason == "" && (probed || !s.createdAt.Before(staleBefore)) {
 		return nil
@@ -234,17 +232,16 @@ const probeTTL = 10 * time.Second
 // prefix (an ID no entry has, no partition tags, so no search finds it) and
 // asks for the nearest vector: an index of another dimension refuses the
 // query vector when it holds vectors, and has not indexed the probe when it
-// holds none (RediSearch indexes a document as it is written).
-func (s *Store) probeDimension(ctx context.Context) (string, error) {
+// holds none (RediSearch indexes a document as it is written). A probe that
+// fails otherwise tells nothing: it is logged and the index kept, and a
+// query's blob-size error still re-creates it.
+func (s *Store) probeDimension(ctx context.Context) string {
 	key := fmt.Sprintf("%sprobe-%x", s.l.prefix, s.now().UnixNano())
 	vec := make([]float32, s.l.dim)
 	vec[0] = 1
 	set := []any{"HSET", key, fieldVector, vectorBlob(vec)}
 	if s.l.storage == StorageJSON {
-		doc, err := json.Marshal(jsonDoc{Vector: vec})
-		if err != nil {
-			return "", fmt.Errorf("encode the probe document: %w", err)
-		}
+		doc, _ := json.Marshal(jsonDoc{Vector: vec}) // floats and strings only
 		set = []any{"JSON.SET", key, "$", string(doc)}
 	}
 	if _, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -252,7 +249,8 @@ func (s *Store) probeDimension(ctx context.Context) (string, error) {
 		p.Do(ctx, "PEXPIRE", key, probeTTL.Milliseconds())
 		return nil
 	}); err != nil {
-		return "", fmt.Errorf("write the dimension probe %s: %w", key, err)
+		s.log.Warn("redis dimension probe not written; keeping the index", "key", key, "error", err)
+		return ""
 	}
 	defer func() {
 		if err := s.client.Del(ctx, key).Err(); err != nil {
@@ -263,13 +261,13 @@ func (s *Store) probeDimension(ctx context.Context) (string, error) {
 		"NOCONTENT", "LIMIT", 0, 1, "PARAMS", 2, "vec", vectorBlob(vec), "DIALECT", 2).Slice()
 	switch {
 	case isBlobMismatch(err):
-		return fmt.Sprintf("the index refuses a query vector of dimension %d", s.l.dim), nil
+		return fmt.Sprintf("the index refuses a query vector of dimension %d", s.l.dim)
 	case err != nil:
-		return "", fmt.Errorf("FT.SEARCH %s for the dimension probe: %w", s.l.index, err)
+		s.log.Warn("redis dimension probe not searched; keeping the index", "index", s.l.index, "error", err)
 	case len(total) > 0 && total[0] == int64(0):
-		return fmt.Sprintf("the index did not take a vector of dimension %d", s.l.dim), nil
+		return fmt.Sprintf("the index did not take a vector of dimension %d", s.l.dim)
 	}
-	return "", nil
+	return ""
 }
 
 func (s *Store) createIndex(ctx context.Context) error {
