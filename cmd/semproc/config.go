@@ -50,13 +50,14 @@ type Config struct {
 	RedisCluster              bool          `env:"SEMPROC_REDIS_CLUSTER" envDefault:"false" doc:"the URL's host and SEMPROC_REDIS_ADDRS seed a Redis Cluster (needs a product that distributes FT.SEARCH)"`
 	RedisAddrs                []string      `env:"SEMPROC_REDIS_ADDRS" doc:"more Sentinel or Cluster seed addresses, host:port, comma-separated"`
 
-	CacheEnabled           bool          `env:"SEMPROC_CACHE_ENABLED" envDefault:"true" doc:"semantic cache on or off"`
-	CacheDistanceThreshold *float64      `env:"SEMPROC_CACHE_DISTANCE_THRESHOLD" doc:"max cosine distance (0-2) of a semantic hit; 0 turns the semantic layer off (exact hits only); default calibrated per embedder: local 0.3 with the verifier, 0.03 without (see Cache quality), others 0.1"`
-	CacheVerifier          string        `env:"SEMPROC_CACHE_VERIFIER" envDefault:"on" doc:"on: a semantic hit must also pass the word checks of the verifier (numbers, negation, opposites, direction, names, swapped words); off: distance and numbers only"`
-	WordNetDir             string        `env:"SEMPROC_WORDNET_DIR" doc:"where WordNet lives for the verifier (default: <user cache dir>/semproc/models/wordnet-3.1.14); without it the verifier knows words by spelling only"`
-	CacheTTL               time.Duration `env:"SEMPROC_CACHE_TTL" envDefault:"1h" doc:"entry lifetime; a response Cache-Control max-age lowers it"`
-	CacheMessageCountback  int           `env:"SEMPROC_CACHE_MESSAGE_COUNTBACK" envDefault:"1" doc:"non-system messages in the window that is embedded"`
-	CacheScopeHeaders      []string      `env:"SEMPROC_CACHE_SCOPE_HEADERS" envDefault:"authorization,x-api-key,api-key" doc:"request headers whose values partition the cache by tenant"`
+	CacheEnabled            bool          `env:"SEMPROC_CACHE_ENABLED" envDefault:"true" doc:"semantic cache on or off"`
+	CacheDistanceThreshold  *float64      `env:"SEMPROC_CACHE_DISTANCE_THRESHOLD" doc:"max cosine distance (0-2) of a semantic hit; 0 turns the semantic layer off (exact hits only); default calibrated per embedder: local 0.3 with the verifier, 0.03 without (see Cache quality), others 0.1"`
+	CacheVerifier           string        `env:"SEMPROC_CACHE_VERIFIER" envDefault:"on" doc:"on: a semantic hit must also pass the word checks of the verifier (numbers, negation, opposites, direction, names, swapped words); off: distance and numbers only"`
+	WordNetDir              string        `env:"SEMPROC_WORDNET_DIR" doc:"where WordNet lives for the verifier (default: <user cache dir>/semproc/models/wordnet-3.1.14); without it the verifier knows words by spelling only"`
+	CacheTTL                time.Duration `env:"SEMPROC_CACHE_TTL" envDefault:"1h" doc:"entry lifetime; a response Cache-Control max-age lowers it"`
+	CacheMessageCountback   int           `env:"SEMPROC_CACHE_MESSAGE_COUNTBACK" envDefault:"1" doc:"non-system messages in the window that is embedded"`
+	CacheScopeHeaders       []string      `env:"SEMPROC_CACHE_SCOPE_HEADERS" envDefault:"authorization,x-api-key,api-key" doc:"request headers whose values partition the cache by tenant"`
+	CacheMaxEntriesPerScope int           `env:"SEMPROC_CACHE_MAX_ENTRIES_PER_SCOPE" doc:"optional bound on the entries one tenant (cache scope) keeps, in either store; past it the tenant's own oldest entries go first; 0: no bound"`
 
 	RoutesFile               string   `env:"SEMPROC_ROUTES_FILE" doc:"YAML or JSON file of routing targets; routing is off without targets"`
 	Routes                   string   `env:"SEMPROC_ROUTES" doc:"routing targets as inline JSON (instead of SEMPROC_ROUTES_FILE)"`
@@ -171,6 +172,9 @@ func (c *Config) validate() error {
 	}
 	if c.CacheMessageCountback < 1 {
 		bad("SEMPROC_CACHE_MESSAGE_COUNTBACK", "%d must be at least 1", c.CacheMessageCountback)
+	}
+	if c.CacheMaxEntriesPerScope < 0 {
+		bad("SEMPROC_CACHE_MAX_ENTRIES_PER_SCOPE", "%d is negative", c.CacheMaxEntriesPerScope)
 	}
 	for i, h := range c.CacheScopeHeaders {
 		c.CacheScopeHeaders[i] = strings.ToLower(strings.TrimSpace(h))

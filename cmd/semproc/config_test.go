@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -56,6 +57,20 @@ func TestConfigNamesEveryBadVariable(t *testing.T) {
 	}
 	if _, err := loadConfig(envOf(map[string]string{"SEMPROC_CACHE_TTL": "an hour"})); !strings.Contains(fmtErr(err), "SEMPROC_CACHE_TTL") {
 		t.Errorf("an unparsable duration is not named: %v", err)
+	}
+}
+
+func TestConfigRejectsNegativeBoundPerScope(t *testing.T) {
+	_, err := loadConfig(envOf(map[string]string{"SEMPROC_CACHE_MAX_ENTRIES_PER_SCOPE": "-1"}))
+	if !strings.Contains(fmtErr(err), "SEMPROC_CACHE_MAX_ENTRIES_PER_SCOPE") {
+		t.Errorf("a negative bound is not named: %v", err)
+	}
+	c, err := loadConfig(envOf(map[string]string{"SEMPROC_CACHE_MAX_ENTRIES_PER_SCOPE": "500", "SEMPROC_VECTORDB": "redis", "SEMPROC_REDIS_URL": "redis://127.0.0.1:6379"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err := redisOptions(c, 4, slog.New(slog.DiscardHandler)); err != nil || o.MaxEntriesPerScope != 500 {
+		t.Errorf("redis options bound %d (%v), want 500", o.MaxEntriesPerScope, err)
 	}
 }
 

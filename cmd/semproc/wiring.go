@@ -211,7 +211,8 @@ func redisOptions(cfg Config, dims int, log *slog.Logger) (redisstore.Options, e
 		SentinelMaster: cfg.RedisSentinelMaster, SentinelPassword: sentinelPassword, Cluster: cfg.RedisCluster, Addrs: cfg.RedisAddrs,
 		Storage: redisstore.Storage(cfg.RedisStorage), Query: redisstore.QueryMode(cfg.RedisQuery),
 		Model: embeddingModel(cfg), Dimension: dims, Timeout: cfg.RedisTimeout, DialTimeout: cfg.RedisDialTimeout, PoolSize: cfg.RedisPoolSize,
-		Logger: log.With("component", "redis"),
+		MaxEntriesPerScope: cfg.CacheMaxEntriesPerScope,
+		Logger:             log.With("component", "redis"),
 	}, nil
 }
 

@@ -40,7 +40,8 @@ type jsonDoc struct {
 }
 
 // Put stores the entry and its expiry in one MULTI/EXEC, so no reader ever
-// sees an entry that would not expire.
+// sees an entry that would not expire; with a per-tenant bound, the same
+// transaction evicts the tenant's oldest entries past it.
 func (s *Store) Put(ctx context.Context, e semantic.Entry) error {
 	cmds, err := s.putCommands(e)
 	if err != nil || cmds == nil {
@@ -109,7 +110,7 @@ func (s *Store) putCommands(e semantic.Entry) ([][]any, error) {
 			fieldScope, e.Partition.Scope,
 			fieldFingerprint, e.Partition.Fingerprint)
 		// DEL first: HSET alone would keep a field the new entry lacks.
-		return [][]any{{"DEL", key}, set, expire}, nil
+		return s.withBound([][]any{{"DEL", key}, set, expire}, e, storedAt, expiresAt, now), nil
 	}
 	if !utf8.Valid(e.Completion) || !utf8.ValidString(e.Window) {
 		return nil, errors.New("redis put: json storage keeps text only; the completion or window is not UTF-8")
@@ -129,7 +130,16 @@ func (s *Store) putCommands(e semantic.Entry) ([][]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis put: encode document: %w", err)
 	}
-	return [][]any{{"JSON.SET", key, "$", string(doc)}, expire}, nil
+	return s.withBound([][]any{{"JSON.SET", key, "$", string(doc)}, expire}, e, storedAt, expiresAt, now), nil
+}
+
+// withBound appends the command that keeps the entry's tenant within its
+// bound, when there is one.
+func (s *Store) withBound(cmds [][]any, e semantic.Entry, storedAt, expiresAt, now time.Time) [][]any {
+	if s.opts.MaxEntriesPerScope == 0 {
+		return cmds
+	}
+	return append(cmds, s.boundCommand(e.ID, e.Partition.Scope, storedAt, expiresAt, now))
 }
 
 // Get is the exact layer: one key lookup and its PTTL, no vector search.

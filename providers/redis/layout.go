@@ -52,6 +52,14 @@ func newLayout(storage Storage, model string, dim int) layout {
 
 func (l layout) key(id string) string { return l.prefix + id }
 
+// scopeKeys name the sorted sets of a tenant's entry IDs by stored time and
+// by expiry, semproc:scope:<namespace>:<scope>:stored and …:expires: outside
+// the index's prefix.
+func (l layout) scopeKeys(scope string) (stored, expires string) {
+	base := "semproc:scope:" + l.namespace + ":" + scope
+	return base + ":stored", base + ":expires"
+}
+
 // path is how the schema and RETURN name a field: a JSONPath for JSON
 // documents, the field itself for hashes.
 func (l layout) path(field string) string {
@@ -101,17 +109,9 @@ func (l layout) indexMismatch(info any) string {
 			return fmt.Sprintf("key type %s, want %s", kt, want)
 		}
 	}
-	attrs, ok := top["attributes"].([]any)
-	if !ok {
+	found := attributes(top)
+	if found == nil {
 		return ""
-	}
-	found := map[string]map[string]any{}
-	for _, a := range attrs {
-		facts := map[string]any{}
-		collect(a, facts)
-		if name := text(facts["attribute"]); name != "" {
-			found[name] = facts
-		}
 	}
 	for _, f := range append(tagFields[:], fieldVector, fieldStoredAt) {
 		if found[f] == nil {
@@ -128,12 +128,44 @@ func (l layout) indexMismatch(info any) string {
 	if m := text(vec["distance_metric"]); m != "" && !strings.EqualFold(m, "COSINE") {
 		return fmt.Sprintf("distance metric %s, want COSINE", m)
 	}
+	if d := dimension(vec); d != "" && d != strconv.Itoa(l.dim) {
+		return fmt.Sprintf("dimension %s, want %d", d, l.dim)
+	}
+	return ""
+}
+
+// showsDimension is false for an FT.INFO reply that does not show the
+// vector's dimension (RediSearch before 2.8).
+func showsDimension(info any) bool {
+	return dimension(attributes(pairs(info))[fieldVector]) != ""
+}
+
+// dimension is the dimension among an attribute's facts; "" when absent.
+func dimension(facts map[string]any) string {
 	for _, k := range []string{"dim", "dimensions"} {
-		if d := text(vec[k]); d != "" && d != strconv.Itoa(l.dim) {
-			return fmt.Sprintf("dimension %s, want %d", d, l.dim)
+		if d := text(facts[k]); d != "" {
+			return d
 		}
 	}
 	return ""
+}
+
+// attributes reads the attribute descriptions of an FT.INFO reply, by
+// attribute name; nil when the reply has none.
+func attributes(top map[string]any) map[string]map[string]any {
+	attrs, ok := top["attributes"].([]any)
+	if !ok {
+		return nil
+	}
+	found := map[string]map[string]any{}
+	for _, a := range attrs {
+		facts := map[string]any{}
+		collect(a, facts)
+		if name := text(facts["attribute"]); name != "" {
+			found[name] = facts
+		}
+	}
+	return found
 }
 
 // pairs reads a RESP2 flat key/value array as a map (nil when v is not one).

@@ -76,6 +76,13 @@ type Options struct {
 	// Dimension is the embeddings' vector size.
 	Dimension int
 
+	// MaxEntriesPerScope, when positive, bounds the entries one tenant
+	// (partition Scope) keeps in the namespace: a write past it deletes the
+	// tenant's own oldest entries, never another's (SPEC §10). Its
+	// bookkeeping runs as a script over keys of several slots, so it does
+	// not go with Cluster.
+	MaxEntriesPerScope int
+
 	// Timeout bounds every call (DefaultTimeout when zero).
 	Timeout time.Duration
 	// PoolSize is the connection pool size (go-redis default when zero).
@@ -127,6 +134,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.PoolSize < 0 {
 		errs = append(errs, fmt.Errorf("pool size %d: must not be negative", o.PoolSize))
+	}
+	if o.MaxEntriesPerScope < 0 {
+		errs = append(errs, fmt.Errorf("max entries per scope %d: must not be negative", o.MaxEntriesPerScope))
+	}
+	if o.MaxEntriesPerScope > 0 && o.Cluster {
+		errs = append(errs, errors.New("a bound on entries per scope needs a single primary, not cluster mode"))
 	}
 	if o.SentinelMaster != "" && o.Cluster {
 		errs = append(errs, errors.New("sentinel master and cluster exclude each other"))

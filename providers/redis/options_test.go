@@ -35,6 +35,8 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 		{"negative timeout", base(func(o *Options) { o.Timeout = -1 }), "timeouts must not be negative"},
 		{"negative pool", base(func(o *Options) { o.PoolSize = -1 }), "pool size -1"},
 		{"sentinel and cluster", base(func(o *Options) { o.SentinelMaster, o.Cluster = "m", true }), "exclude each other"},
+		{"negative bound per scope", base(func(o *Options) { o.MaxEntriesPerScope = -1 }), "max entries per scope -1"},
+		{"bound per scope on a cluster", base(func(o *Options) { o.MaxEntriesPerScope, o.Cluster = 10, true }), "needs a single primary"},
 		{"addresses without mode", base(func(o *Options) { o.Addrs = []string{"h2:6379"} }), "need a sentinel master or cluster"},
 		{"CA without TLS", base(func(o *Options) { o.TLSCAFile = notPEM }), "needs a rediss:// URL"},
 		{"CA file missing", base(func(o *Options) { o.URL, o.TLSCAFile = "rediss://h:6380", missingCA }), "TLS CA file"},

@@ -122,10 +122,15 @@ type hit struct {
 	fields record
 }
 
-// parseSearch reads a RESP2 FT.SEARCH reply: the total, then each key
-// followed by its flat field/value list. A key with no list is kept with no
-// fields (it is skipped later).
+// parseSearch reads an FT.SEARCH reply: RESP2's total followed by each key
+// and its flat field/value list, or RESP3's map of results. A document
+// without a usable key is skipped; one whose field list is nil, empty or
+// missing (its key expired under the search) is kept with no fields and
+// skipped later. Only a reply that is no search reply at all is an error.
 func parseSearch(reply any) ([]hit, error) {
+	if m, ok := reply.(map[any]any); ok {
+		return parseSearch3(m)
+	}
 	arr, ok := reply.([]any)
 	if !ok || len(arr) == 0 {
 		return nil, fmt.Errorf("FT.SEARCH reply %T: want an array", reply)
@@ -135,18 +140,45 @@ func parseSearch(reply any) ([]hit, error) {
 	}
 	var hits []hit
 	for i := 1; i < len(arr); i++ {
-		key, ok := arr[i].(string)
-		if !ok {
-			return nil, fmt.Errorf("FT.SEARCH reply item %d is %T: want a key", i, arr[i])
+		key, isKey := arr[i].(string)
+		var list []any
+		if i+1 < len(arr) {
+			// The next item is this document's field list unless it is
+			// the next key: a list, or nil for a key that expired.
+			if l, isList := arr[i+1].([]any); isList || arr[i+1] == nil {
+				list = l
+				i++
+			}
+		}
+		if !isKey {
+			continue
 		}
 		h := hit{key: key, fields: record{}}
-		if i+1 < len(arr) {
-			if list, ok := arr[i+1].([]any); ok {
-				i++
-				for j := 0; j+1 < len(list); j += 2 {
-					h.fields[strings.ToLower(text(list[j]))] = text(list[j+1])
-				}
-			}
+		for j := 0; j+1 < len(list); j += 2 {
+			h.fields[strings.ToLower(text(list[j]))] = text(list[j+1])
+		}
+		hits = append(hits, h)
+	}
+	return hits, nil
+}
+
+// parseSearch3 reads RESP3's {results: [{id, extra_attributes: {f: v}}]}.
+func parseSearch3(reply map[any]any) ([]hit, error) {
+	results, ok := reply["results"].([]any)
+	if !ok {
+		return nil, fmt.Errorf("FT.SEARCH reply map without results (%d keys)", len(reply))
+	}
+	var hits []hit
+	for _, r := range results {
+		doc, _ := r.(map[any]any)
+		key, ok := doc["id"].(string)
+		if !ok {
+			continue
+		}
+		h := hit{key: key, fields: record{}}
+		attrs, _ := doc["extra_attributes"].(map[any]any)
+		for f, v := range attrs {
+			h.fields[strings.ToLower(text(f))] = text(v)
 		}
 		hits = append(hits, h)
 	}

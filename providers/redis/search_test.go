@@ -75,6 +75,7 @@ func TestSearchReplies(t *testing.T) {
 		{"no result", QueryRange, []any{int64(0)}, 0},
 		{"key expiring under the search", QueryRange, []any{int64(1), "semproc:json:m:2:ee55", []any{}}, 0},
 		{"expiring key without a field list", QueryRange, []any{int64(1), "semproc:json:m:2:ee55"}, 0},
+		{"nearest key expired, the next one live", QueryRange, append([]any{int64(2), "semproc:json:m:2:dd44", nil}, found("0.0123")[1:]...), 0.0123},
 		{"knn within the threshold", QueryKNN, found("0.1"), 0.1},
 		{"knn beyond the threshold", QueryKNN, found("0.3"), 0},
 	}
@@ -113,7 +114,6 @@ func TestSearchRecreatesIndex(t *testing.T) {
 		drop   = "FT.DROPINDEX idx:semproc:json:m:2"
 	)
 	unknown := replyError("Unknown Index name")
-	blob := replyError("Error parsing vector similarity query: query vector blob size (8) does not match index's expected size (12).")
 	fits := info28(2)
 	tests := []struct {
 		name    string
@@ -126,7 +126,7 @@ func TestSearchRecreatesIndex(t *testing.T) {
 			"FT.INFO":   {{err: replyError("idx:semproc:json:m:2: no such index")}},
 		}, []string{search, info, create, search}, ""},
 		{"dimension the server refuses", map[string][]reply{
-			"FT.SEARCH": {{err: blob}, {val: found("0.01")}},
+			"FT.SEARCH": {{err: blobError}, {val: found("0.01")}},
 			"FT.INFO":   {{val: fits}},
 		}, []string{search, info, drop, create, search}, ""},
 		{"index another process made at once", map[string][]reply{
@@ -162,6 +162,15 @@ func TestSearchRecreatesIndex(t *testing.T) {
 			}
 		})
 	}
+}
+
+// blobError is RediSearch's answer to a query vector of another dimension
+// than the index's, when the index holds vectors.
+const blobError = replyError("Error parsing vector similarity query: query vector blob size (8) does not match index's expected size (12).")
+
+// info26 is RediSearch 2.6's FT.INFO for a fitting index: no vector facts.
+func info26(keyType string) []any {
+	return info(keyType, []any{"type", "VECTOR"}, "model", "api", "scope", "fingerprint", "stored_at")
 }
 
 // info28 is RediSearch 2.8's FT.INFO for a fitting JSON index of dim.
@@ -203,9 +212,8 @@ func FuzzParseSearch(f *testing.F) {
 }
 
 func TestSearchDoesNotRecreateAnIndexRecreatedSince(t *testing.T) {
-	blob := replyError("Error parsing vector similarity query: query vector blob size (8) does not match index's expected size (12).")
 	s, rec := scriptedStore(t, Options{}, map[string][]reply{
-		"FT.SEARCH": {{err: blob}, {val: found("0.01")}},
+		"FT.SEARCH": {{err: blobError}, {val: found("0.01")}},
 		"FT.INFO":   {{val: info28(2)}},
 	})
 	// Another request re-created the index after this one's query was sent.
@@ -222,8 +230,51 @@ func TestSearchDoesNotRecreateAnIndexRecreatedSince(t *testing.T) {
 	}
 }
 
+func TestParseSearch(t *testing.T) {
+	fields := []any{"dist", "0.01", "Stored_At", int64(17)}
+	want := record{"dist": "0.01", "stored_at": "17"}
+	tests := []struct {
+		name  string
+		reply any
+		want  []hit
+	}{
+		{"no result", []any{int64(0)}, nil},
+		{"one document", []any{int64(1), "k1", fields}, []hit{{"k1", want}}},
+		// RediSearch 2.6 with the nearest document's key expired and active
+		// expiry paused: FT.SEARCH ... LIMIT 0 1 answered exactly this.
+		{"nil field list of an expired key", []any{int64(2), "e:1", nil}, []hit{{"e:1", record{}}}},
+		{"expired key before a live one", []any{int64(2), "e:1", nil, "e:2", fields},
+			[]hit{{"e:1", record{}}, {"e:2", want}}},
+		{"empty field list", []any{int64(1), "k1", []any{}}, []hit{{"k1", record{}}}},
+		{"keys without field lists (NOCONTENT)", []any{int64(2), "k1", "k2"}, []hit{{"k1", record{}}, {"k2", record{}}}},
+		{"odd field list", []any{int64(1), "k1", []any{"dist", "0.01", "stored_at"}}, []hit{{"k1", record{"dist": "0.01"}}}},
+		{"document without a usable key is skipped", []any{int64(2), int64(7), fields, "k2", fields},
+			[]hit{{"k2", want}}},
+		{"nil in place of a key", []any{int64(2), nil, fields, "k2", fields}, []hit{{"k2", want}}},
+		{"RESP3", map[any]any{
+			"total_results": int64(3), "format": "STRING", "attributes": []any{}, "warning": []any{},
+			"results": []any{
+				map[any]any{"id": "k1", "extra_attributes": map[any]any{"dist": "0.01", "Stored_At": int64(17)}, "values": []any{}},
+				map[any]any{"id": "e:1", "extra_attributes": nil},
+				map[any]any{"extra_attributes": map[any]any{"dist": "0.02"}},
+			},
+		}, []hit{{"k1", want}, {"e:1", record{}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseSearch(tt.reply)
+			if err != nil {
+				t.Fatalf("parseSearch: %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("parseSearch = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestParseSearchRefusesMalformedReplies(t *testing.T) {
-	for _, reply := range []any{"OK", []any{}, []any{"1", "k"}, []any{int64(1), int64(2)}} {
+	for _, reply := range []any{"OK", nil, []any{}, []any{"1", "k"}, map[any]any{"total_results": int64(1)}} {
 		if _, err := parseSearch(reply); err == nil {
 			t.Errorf("parseSearch(%#v) accepted a malformed reply", reply)
 		}

@@ -5,6 +5,7 @@ package redisstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -186,7 +187,8 @@ func jsonHint(st Storage) string {
 // not fit the layout, or when it was last made before staleBefore (the
 // server refused a query vector sent then; zero: never). Comparing times
 // keeps a burst of refused queries from re-creating the index once each.
-// Documents stay: FT.DROPINDEX without DD keeps them and FT.CREATE indexes
+// An index this store did not make, on an engine whose FT.INFO does not show
+// the dimension, is probed instead. Documents stay: FT.DROPINDEX without DD keeps them and FT.CREATE indexes
 // them again.
 func (s *Store) ensureIndex(ctx context.Context, staleBefore time.Time) error {
 	s.indexMu.Lock()
@@ -201,7 +203,13 @@ func (s *Store) ensureIndex(ctx context.Context, staleBefore time.Time) error {
 		return fmt.Errorf("FT.INFO %s: %w", s.l.index, err)
 	}
 	reason := s.l.indexMismatch(info)
-	if reason == "" && !s.createdAt.Before(staleBefore) {
+	probed := reason == "" && s.createdAt.IsZero() && !showsDimension(info)
+	if probed {
+		// An index this store did not make, on an engine that does not
+		// say its dimension.
+		reason = s.probeDimension(ctx)
+	}
+	if reason == "" && (probed || !s.createdAt.Before(staleBefore)) {
 		return nil
 	}
 	if reason == "" {
@@ -212,6 +220,54 @@ func (s *Store) ensureIndex(ctx context.Context, staleBefore time.Time) error {
 		return fmt.Errorf("FT.DROPINDEX %s: %w", s.l.index, err)
 	}
 	return s.createIndex(ctx)
+}
+
+// probeTTL bounds how long a probe document outlives a crash between its
+// write and its deletion.
+const probeTTL = 10 * time.Second
+
+// probeDimension says why the index does not take vectors of the layout's
+// dimension, or "" when it does, for engines whose FT.INFO does not show
+// the dimension. It writes a probe document with such a vector under the
+// prefix (an ID no entry has, no partition tags, so no search finds it) and
+// asks for the nearest vector: an index of another dimension refuses the
+// query vector when it holds vectors, and has not indexed the probe when it
+// holds none (RediSearch indexes a document as it is written). A probe that
+// fails otherwise tells nothing: it is logged and the index kept, and a
+// query's blob-size error still re-creates it.
+func (s *Store) probeDimension(ctx context.Context) string {
+	key := fmt.Sprintf("%sprobe-%x", s.l.prefix, s.now().UnixNano())
+	vec := make([]float32, s.l.dim)
+	vec[0] = 1
+	set := []any{"HSET", key, fieldVector, vectorBlob(vec)}
+	if s.l.storage == StorageJSON {
+		doc, _ := json.Marshal(jsonDoc{Vector: vec}) // floats and strings only
+		set = []any{"JSON.SET", key, "$", string(doc)}
+	}
+	if _, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Do(ctx, set...)
+		p.Do(ctx, "PEXPIRE", key, probeTTL.Milliseconds())
+		return nil
+	}); err != nil {
+		s.log.Warn("redis dimension probe not written; keeping the index", "key", key, "error", err)
+		return ""
+	}
+	defer func() {
+		if err := s.client.Del(ctx, key).Err(); err != nil {
+			s.log.Warn("redis dimension probe not deleted; it expires by itself", "key", key, "error", err)
+		}
+	}()
+	total, err := s.client.Do(ctx, "FT.SEARCH", s.l.index, fmt.Sprintf("*=>[KNN 1 @%s $vec AS %s]", fieldVector, fieldDistance),
+		"NOCONTENT", "LIMIT", 0, 1, "PARAMS", 2, "vec", vectorBlob(vec), "DIALECT", 2).Slice()
+	switch {
+	case isBlobMismatch(err):
+		return fmt.Sprintf("the index refuses a query vector of dimension %d", s.l.dim)
+	case err != nil:
+		s.log.Warn("redis dimension probe not searched; keeping the index", "index", s.l.index, "error", err)
+	case len(total) > 0 && total[0] == int64(0):
+		return fmt.Sprintf("the index did not take a vector of dimension %d", s.l.dim)
+	}
+	return ""
 }
 
 func (s *Store) createIndex(ctx context.Context) error {
