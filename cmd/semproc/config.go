@@ -36,6 +36,7 @@ type Config struct {
 
 	VectorDB                  string        `env:"SEMPROC_VECTORDB" envDefault:"memory" doc:"memory (in-process) or redis"`
 	MemoryMaxEntries          int           `env:"SEMPROC_MEMORY_MAX_ENTRIES" envDefault:"10000" doc:"bound on the in-process store; the least recently used entry goes first"`
+	MemoryMaxBytes            int64         `env:"SEMPROC_MEMORY_MAX_BYTES" doc:"optional bound in bytes on the in-process store: vectors, their int8 codes, completions and about 320 bytes of bookkeeping per entry (7.9 KiB per entry at 1536 dimensions before the completion); the least recently used entries go first; 0: no bound"`
 	RedisURL                  string        `env:"SEMPROC_REDIS_URL" doc:"redis:// or rediss:// (TLS) URL; user and password may be in it; database 0 only"`
 	RedisPassword             string        `env:"SEMPROC_REDIS_PASSWORD" doc:"Redis password, when not in the URL"`
 	RedisPasswordFile         string        `env:"SEMPROC_REDIS_PASSWORD_FILE" doc:"file holding the Redis password"`
@@ -50,11 +51,12 @@ type Config struct {
 	RedisCluster              bool          `env:"SEMPROC_REDIS_CLUSTER" envDefault:"false" doc:"the URL's host and SEMPROC_REDIS_ADDRS seed a Redis Cluster (needs a product that distributes FT.SEARCH)"`
 	RedisAddrs                []string      `env:"SEMPROC_REDIS_ADDRS" doc:"more Sentinel or Cluster seed addresses, host:port, comma-separated"`
 
-	CacheEnabled           bool          `env:"SEMPROC_CACHE_ENABLED" envDefault:"true" doc:"semantic cache on or off"`
-	CacheDistanceThreshold *float64      `env:"SEMPROC_CACHE_DISTANCE_THRESHOLD" doc:"max cosine distance (0-2) for a hit; default calibrated per embedder: local 0.03 (see Cache quality), others 0.1"`
-	CacheTTL               time.Duration `env:"SEMPROC_CACHE_TTL" envDefault:"1h" doc:"entry lifetime; a response Cache-Control max-age lowers it"`
-	CacheMessageCountback  int           `env:"SEMPROC_CACHE_MESSAGE_COUNTBACK" envDefault:"1" doc:"non-system messages in the window that is embedded"`
-	CacheScopeHeaders      []string      `env:"SEMPROC_CACHE_SCOPE_HEADERS" envDefault:"authorization,x-api-key,api-key" doc:"request headers whose values partition the cache by tenant"`
+	CacheEnabled            bool          `env:"SEMPROC_CACHE_ENABLED" envDefault:"true" doc:"semantic cache on or off"`
+	CacheDistanceThreshold  *float64      `env:"SEMPROC_CACHE_DISTANCE_THRESHOLD" doc:"max cosine distance (0-2) for a hit; default calibrated per embedder: local 0.03 (see Cache quality), others 0.1"`
+	CacheTTL                time.Duration `env:"SEMPROC_CACHE_TTL" envDefault:"1h" doc:"entry lifetime; a response Cache-Control max-age lowers it"`
+	CacheMessageCountback   int           `env:"SEMPROC_CACHE_MESSAGE_COUNTBACK" envDefault:"1" doc:"non-system messages in the window that is embedded"`
+	CacheScopeHeaders       []string      `env:"SEMPROC_CACHE_SCOPE_HEADERS" envDefault:"authorization,x-api-key,api-key" doc:"request headers whose values partition the cache by tenant"`
+	CacheMaxEntriesPerScope int           `env:"SEMPROC_CACHE_MAX_ENTRIES_PER_SCOPE" doc:"optional bound on the entries one tenant (cache scope) keeps, in either store; past it the tenant's own oldest entries go first; 0: no bound"`
 
 	RoutesFile               string   `env:"SEMPROC_ROUTES_FILE" doc:"YAML or JSON file of routing targets; routing is off without targets"`
 	Routes                   string   `env:"SEMPROC_ROUTES" doc:"routing targets as inline JSON (instead of SEMPROC_ROUTES_FILE)"`
@@ -150,6 +152,9 @@ func (c *Config) validate() error {
 	if c.MemoryMaxEntries < 1 {
 		bad("SEMPROC_MEMORY_MAX_ENTRIES", "%d must be at least 1", c.MemoryMaxEntries)
 	}
+	if c.MemoryMaxBytes < 0 {
+		bad("SEMPROC_MEMORY_MAX_BYTES", "%d must not be negative", c.MemoryMaxBytes)
+	}
 	if c.VectorDB == "redis" && c.RedisURL == "" {
 		bad("SEMPROC_REDIS_URL", "required when SEMPROC_VECTORDB=redis")
 	}
@@ -165,6 +170,9 @@ func (c *Config) validate() error {
 		if t != nil && (*t < 0 || *t > 2) {
 			bad(name, "%v is outside 0-2", *t)
 		}
+	}
+	if c.CacheMaxEntriesPerScope < 0 {
+		bad("SEMPROC_CACHE_MAX_ENTRIES_PER_SCOPE", "%d must not be negative", c.CacheMaxEntriesPerScope)
 	}
 	if c.CacheMessageCountback < 1 {
 		bad("SEMPROC_CACHE_MESSAGE_COUNTBACK", "%d must be at least 1", c.CacheMessageCountback)

@@ -178,7 +178,8 @@ func newStore(ctx context.Context, cfg Config, dims int, log *slog.Logger) (sema
 	model := embeddingModel(cfg)
 	if cfg.VectorDB == "memory" {
 		m, err := semantic.NewMemory(semantic.MemoryOptions{
-			Namespace: semantic.Namespace("memory", model, dims), MaxEntries: cfg.MemoryMaxEntries, Dimensions: dims,
+			Namespace: semantic.Namespace("memory", model, dims), MaxEntries: cfg.MemoryMaxEntries, MaxBytes: cfg.MemoryMaxBytes,
+			MaxEntriesPerScope: cfg.CacheMaxEntriesPerScope, Dimensions: dims,
 		})
 		return m, func() error { return nil }, err
 	}
