@@ -123,3 +123,43 @@ func TestAxpy4Kernels(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkKernels runs each kernel over 256 rows of 1536 dimensions (the
+// store's block), in the kernel in use and in pure Go.
+func BenchmarkKernels(b *testing.B) {
+	const rows, dims = 256, 1536
+	r := rand.New(rand.NewPCG(7, 8))
+	flat := randomFloats(r, rows*dims)
+	codes := make([]int8, rows*dims)
+	for i := range rows {
+		QuantizeInt8(codes[i*dims:(i+1)*dims], flat[i*dims:(i+1)*dims])
+	}
+	q := randomFloats(r, dims)
+	qc := QuantizeQuery(q, dims)
+	out := make([]int32, rows)
+	for _, k := range []struct {
+		name  string
+		bytes int
+		run   func()
+	}{
+		{"dot", 4 * rows * dims, func() {
+			for i := range rows {
+				out[i] = int32(Dot(q, flat[i*dims:(i+1)*dims]))
+			}
+		}},
+		{"dot/purego", 4 * rows * dims, func() {
+			for i := range rows {
+				out[i] = int32(dotGeneric(q, flat[i*dims:(i+1)*dims]))
+			}
+		}},
+		{"int8", rows * dims, func() { DotsInt8(codes, dims, qc.Codes, out) }},
+		{"int8/purego", rows * dims, func() { dotsInt8Generic(codes, dims, qc.Codes, out) }},
+	} {
+		b.Run(k.name, func(b *testing.B) {
+			b.SetBytes(int64(k.bytes))
+			for b.Loop() {
+				k.run()
+			}
+		})
+	}
+}
