@@ -70,10 +70,10 @@ func main() {
 	case *serveEmbeddings != "":
 		err = serveEmbeddingsAPI(*serveEmbeddings, *dims)
 	case *serveFloor != "":
-		err = serveFloorServer(*serveFloor)
+		err = serveFloorServer(context.Background(), *serveFloor)
 	case o.floor:
 		o.passthrough = true
-		err = runFloor(o, os.Stdout)
+		err = runFloor(context.Background(), o, os.Stdout)
 	default:
 		err = run(o, os.Stdout)
 	}

@@ -73,8 +73,9 @@ func (floorServer) Process(s extprocv3.ExternalProcessor_ProcessServer) error {
 	}
 }
 
-func serveFloorServer(addr string) error {
-	l, err := net.Listen("tcp", addr)
+func serveFloorServer(ctx context.Context, addr string) error {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return err
 	}
@@ -86,8 +87,9 @@ func serveFloorServer(addr string) error {
 // runFloor measures pass-through on semproc and on the floor server, in
 // four alternating rounds of a quarter of -d each so both see the same
 // machine, and prints the ratio of their throughputs.
-func runFloor(o options, out io.Writer) error {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func runFloor(ctx context.Context, o options, out io.Writer) error {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
@@ -97,13 +99,15 @@ func runFloor(o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(self, "-serve-floor", floorAddr)
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	cmd := exec.CommandContext(ctx, self, "-serve-floor", floorAddr)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	if err := waitListening(floorAddr, 10*time.Second); err != nil {
+	defer func() { stop(); _ = cmd.Wait() }()
+	if err := waitListening(ctx, floorAddr, 10*time.Second); err != nil {
 		return err
 	}
 
@@ -128,10 +132,11 @@ func runFloor(o options, out io.Writer) error {
 	return nil
 }
 
-func waitListening(addr string, limit time.Duration) error {
+func waitListening(ctx context.Context, addr string, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
+	d := net.Dialer{Timeout: time.Second}
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+		c, err := d.DialContext(ctx, "tcp", addr)
 		if err == nil {
 			return c.Close()
 		}
