@@ -26,13 +26,7 @@ func serveEmbeddingsAPI(addr string, dims int) error {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		question, _, _ := strings.Cut(req.Input, variantMark)
-		v := gaussian(question, dims, 1)
-		if question != req.Input {
-			for i, x := range gaussian(req.Input, dims, 0.1) {
-				v[i] += x
-			}
-		}
+		v := embedText(req.Input, dims)
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"object": "list", "model": "semproc-load",
@@ -42,6 +36,18 @@ func serveEmbeddingsAPI(addr string, dims int) error {
 	})
 	s := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s.ListenAndServe()
+}
+
+// embedText is the question's vector, moved a little for a variant.
+func embedText(text string, dims int) []float64 {
+	question, _, _ := strings.Cut(text, variantMark)
+	v := gaussian(question, dims, 1)
+	if question != text {
+		for i, x := range gaussian(text, dims, 0.1) {
+			v[i] += x
+		}
+	}
+	return v
 }
 
 // gaussian is dims normal samples of the given deviation, seeded by text.
