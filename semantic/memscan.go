@@ -13,7 +13,7 @@ import (
 	"github.com/semproc/semproc/semantic/vecmath"
 )
 
-// A partition keeps its entries' int8 codes in blocks of blockRows rows,
+// A partition keeps its entries' int8 codes in blocks of up to blockRows rows,
 // struct of arrays: the codes back to back, then each row's quantisation
 // figures and record. Rows are only ever appended to the last block, and
 // published by storing the block's row count after they are written, so a
@@ -21,7 +21,10 @@ import (
 // only marked dead; a full block half dead is copied without its dead rows
 // and the copy swapped in, so a scan that holds the old block still reads
 // consistent rows.
-const blockRows = 256
+const (
+	blockRows    = 256
+	minBlockRows = 8
+)
 
 type partition struct {
 	dims, stride int
@@ -58,7 +61,9 @@ func (p *partition) add(rec *record, codes []int8, q vecmath.Quantized) {
 		b = bs[len(bs)-1]
 	}
 	if b == nil || b.sealed {
-		b = newBlock(blockRows, p.stride)
+		// Blocks grow with the partition, so the many small partitions of
+		// a store with many tenants and fingerprints stay small.
+		b = newBlock(min(blockRows, max(minBlockRows, p.live)), p.stride)
 		grown := append(slices.Clip(bs), b) // a new slice: scans keep theirs
 		p.blocks.Store(&grown)
 	}

@@ -125,7 +125,7 @@ func TestAxpy4Kernels(t *testing.T) {
 }
 
 // BenchmarkKernels runs each kernel over 256 rows of 1536 dimensions (the
-// store's block), in the kernel in use and in pure Go.
+// store's largest block), in the kernel in use and in pure Go.
 func BenchmarkKernels(b *testing.B) {
 	const rows, dims = 256, 1536
 	r := rand.New(rand.NewPCG(7, 8))
@@ -162,4 +162,15 @@ func BenchmarkKernels(b *testing.B) {
 			}
 		})
 	}
+	// The int8 scan from every core at once, each on its own output: with
+	// -cpu 1,2 it shows what a second core adds with no lock anywhere.
+	b.Run("int8/parallel", func(b *testing.B) {
+		b.SetBytes(rows * dims)
+		b.RunParallel(func(pb *testing.PB) {
+			own := make([]int32, rows)
+			for pb.Next() {
+				DotsInt8(codes, dims, qc.Codes, own)
+			}
+		})
+	})
 }
