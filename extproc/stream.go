@@ -151,14 +151,14 @@ func (st *stream) passThrough(req *extprocv3.ProcessingRequest) []*extprocv3.Pro
 func (st *stream) onRequestHeaders(pc *extprocv3.ProtocolConfiguration, h *extprocv3.HttpHeaders) []*extprocv3.ProcessingResponse {
 	st.requestDuplex = pc.GetRequestBodyMode() == filterv3.ProcessingMode_FULL_DUPLEX_STREAMED
 	st.responseDuplex = pc.GetResponseBodyMode() == filterv3.ProcessingMode_FULL_DUPLEX_STREAMED
-	st.headers = headerMap(h.GetHeaders())
-	if id := st.headers["x-request-id"]; id != "" {
-		st.log = st.log.With("request_id", id)
-	}
-	ep, ok := st.s.o.Formats.classify(st.headers[":method"], st.headers[":path"])
+	ep, ok := st.s.o.Formats.classify(requestLine(h.GetHeaders()))
 	if !ok {
 		st.phase = phasePassThrough
 		return []*extprocv3.ProcessingResponse{requestHeadersReply(&extprocv3.CommonResponse{}, skipAll())}
+	}
+	st.headers = headerMap(h.GetHeaders())
+	if id := st.headers["x-request-id"]; id != "" {
+		st.log = st.log.With("request_id", id)
 	}
 	st.ep, st.handled = ep, true
 	if h.GetEndOfStream() {
@@ -259,10 +259,7 @@ func (st *stream) finish() {
 func headerMap(hm *corev3.HeaderMap) map[string]string {
 	out := make(map[string]string, len(hm.GetHeaders()))
 	for _, h := range hm.GetHeaders() {
-		v := string(h.GetRawValue())
-		if v == "" {
-			v = h.GetValue()
-		}
+		v := headerValue(h)
 		k := strings.ToLower(h.GetKey())
 		if prev, ok := out[k]; ok {
 			v = prev + "," + v
@@ -270,4 +267,26 @@ func headerMap(hm *corev3.HeaderMap) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// requestLine is the request's :method and :path, read without building
+// the header map: a pass-through needs nothing more, and it must cost as
+// little as a server that only skips.
+func requestLine(hm *corev3.HeaderMap) (method, path string) {
+	for _, h := range hm.GetHeaders() {
+		switch h.GetKey() {
+		case ":method":
+			method = headerValue(h)
+		case ":path":
+			path = headerValue(h)
+		}
+	}
+	return method, path
+}
+
+func headerValue(h *corev3.HeaderValue) string {
+	if v := h.GetRawValue(); len(v) > 0 {
+		return string(v)
+	}
+	return h.GetValue()
 }

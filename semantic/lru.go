@@ -61,3 +61,10 @@ func (c *lru[K, V]) remove(el *list.Element) {
 }
 
 func (c *lru[K, V]) len() int { return c.order.Len() }
+
+// removeOldest forgets the least recently used key, if any.
+func (c *lru[K, V]) removeOldest() {
+	if el := c.order.Back(); el != nil {
+		c.remove(el)
+	}
+}

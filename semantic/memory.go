@@ -3,8 +3,12 @@ package semantic
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/semproc/semproc/semantic/vecmath"
 )
 
 // MemoryOptions configures the in-process store.
@@ -14,168 +18,249 @@ type MemoryOptions struct {
 	Namespace string
 	// MaxEntries bounds the store; the least recently used entry goes first.
 	MaxEntries int
+	// MaxBytes, when positive, bounds the bytes the entries hold (see
+	// EntryBytes); the least recently used entries go first.
+	MaxBytes int64
+	// MaxEntriesPerScope, when positive, bounds the entries of one tenant
+	// (Partition.Scope): past it the tenant's own least recently used
+	// entries go, never another tenant's.
+	MaxEntriesPerScope int
 	// Dimensions is the vector size every entry must have.
 	Dimensions int
 	Now        func() time.Time
 }
 
-// Memory is the in-process FLAT store: an exhaustive cosine scan over the
-// normalised vectors of one partition, with TTL expiry and an LRU bound.
-// Vectors must be normalised (the Cache does it), so distance is 1 − dot.
+// Memory is the in-process FLAT store: an exhaustive cosine scan over one
+// partition's vectors, with TTL expiry and LRU bounds. Vectors must be
+// normalised (the Cache does it), so distance is 1 − dot.
+//
+// A search reads the partition's int8 codes (a quarter of the float32
+// bytes) with no lock held, bounds each code's error, and rescores exactly
+// every entry the bounds cannot rule out, so it returns what an exact
+// float32 scan would (see memscan.go). mu guards only the bookkeeping
+// (index, LRU order, byte count), held for microseconds: an exact Get
+// never waits for a scan, and a write never stalls a reader.
 type Memory struct {
 	o  MemoryOptions
 	mu sync.Mutex
-	// entries holds every live entry by ID; byPart indexes them by
-	// partition so a search scans one tenant's entries only.
-	entries *lru[string, *Entry]
-	byPart  map[Partition]map[string]*Entry
+	// all holds every entry by ID in LRU order; scopes the same per tenant
+	// when MaxEntriesPerScope is set; parts the entries with a vector, by
+	// partition, for the scan.
+	all    *lru[string, *record]
+	scopes map[string]*lru[string, *record]
+	parts  map[Partition]*partition
+	bytes  int64
+}
+
+// record is one stored entry. e never changes once stored; dead is set,
+// under mu, when the entry leaves the store, and read by scans without it.
+type record struct {
+	e    Entry
+	size int64
+	dead atomic.Bool
+	// Where the entry's codes are, under mu; nil without a vector.
+	part *partition
+	blk  *block
+	row  int
 }
 
 var _ VectorStore = (*Memory)(nil)
 
 // NewMemory returns an empty in-process store.
 func NewMemory(o MemoryOptions) (*Memory, error) {
-	if o.MaxEntries < 1 {
+	switch {
+	case o.MaxEntries < 1:
 		return nil, fmt.Errorf("memory store: max entries %d must be at least 1", o.MaxEntries)
+	case o.MaxBytes < 0:
+		return nil, fmt.Errorf("memory store: max bytes %d must not be negative", o.MaxBytes)
+	case o.MaxEntriesPerScope < 0:
+		return nil, fmt.Errorf("memory store: max entries per scope %d must not be negative", o.MaxEntriesPerScope)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	m := &Memory{o: o, byPart: make(map[Partition]map[string]*Entry)}
-	m.entries = newLRU(o.MaxEntries, func(id string, e *Entry) {
-		part := m.byPart[e.Partition]
-		delete(part, id)
-		if len(part) == 0 {
-			delete(m.byPart, e.Partition)
-		}
-	})
+	m := &Memory{o: o, scopes: make(map[string]*lru[string, *record]), parts: make(map[Partition]*partition)}
+	m.all = newLRU(o.MaxEntries, m.evicted)
 	return m, nil
 }
 
+// entryOverhead approximates what an entry costs beside its vector, codes,
+// window, completion and ID: the record, its list elements and map slots.
+const entryOverhead = 320
+
+// EntryBytes is what an entry of this window, completion, ID and vector
+// size counts against MaxBytes: the float32 vector, its int8 codes, the
+// strings and a fixed overhead.
+func EntryBytes(e Entry) int64 {
+	var vec int
+	if e.Vector != nil {
+		vec = 4*len(e.Vector) + vecmath.Stride(len(e.Vector)) + 12
+	}
+	return int64(vec + len(e.ID) + len(e.Window) + len(e.Completion) + entryOverhead)
+}
+
 // Put stores e, replacing an entry with the same ID.
-func (m *Memory) Put(_ context.Context, e Entry) error {
+func (m *Memory) Put(ctx context.Context, e Entry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if e.Vector != nil && m.o.Dimensions > 0 && len(e.Vector) != m.o.Dimensions {
 		return fmt.Errorf("memory store: %d dimensions, want %d: %w", len(e.Vector), m.o.Dimensions, ErrDimension)
 	}
-	e.Vector = append([]float32(nil), e.Vector...)
-	e.Completion = append([]byte(nil), e.Completion...)
+	rec := &record{e: e, size: EntryBytes(e)}
+	if m.o.MaxBytes > 0 && rec.size > m.o.MaxBytes {
+		return fmt.Errorf("memory store: an entry of %d bytes exceeds the store's bound of %d bytes", rec.size, m.o.MaxBytes)
+	}
+	rec.e.Vector = slices.Clone(e.Vector)
+	rec.e.Completion = slices.Clone(e.Completion)
+	var codes []int8
+	var quant vecmath.Quantized
+	if e.Vector != nil { // quantised before the lock is taken
+		codes = make([]int8, vecmath.Stride(len(e.Vector)))
+		quant = vecmath.QuantizeInt8(codes, rec.e.Vector)
+	}
+
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.entries.put(e.ID, &e)
-	part := m.byPart[e.Partition]
-	if part == nil {
-		part = make(map[string]*Entry)
-		m.byPart[e.Partition] = part
+	p := m.parts[e.Partition]
+	if codes != nil && p != nil && p.dims != len(e.Vector) {
+		return fmt.Errorf("memory store: %d dimensions, the partition's entries %d: %w", len(e.Vector), p.dims, ErrDimension)
 	}
-	part[e.ID] = &e
+	m.all.delete(e.ID) // a replaced entry leaves first
+	if codes != nil {
+		if p = m.parts[e.Partition]; p == nil { // the delete may have emptied it
+			p = &partition{dims: len(e.Vector), stride: len(codes)}
+			m.parts[e.Partition] = p
+		}
+		p.add(rec, codes, quant)
+	}
+	m.bytes += rec.size
+	m.all.put(e.ID, rec)
+	if m.o.MaxEntriesPerScope > 0 {
+		s := m.scopes[e.Partition.Scope]
+		if s == nil {
+			s = newLRU(m.o.MaxEntriesPerScope, m.evicted)
+			m.scopes[e.Partition.Scope] = s
+		}
+		s.put(e.ID, rec)
+	}
+	for m.o.MaxBytes > 0 && m.bytes > m.o.MaxBytes {
+		m.all.removeOldest()
+	}
 	return nil
 }
 
 // Get is the exact layer: the entry with this ID, if it is live and in p.
-func (m *Memory) Get(_ context.Context, p Partition, id string) (*Match, error) {
+func (m *Memory) Get(ctx context.Context, p Partition, id string) (*Match, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	now := m.o.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok := m.entries.get(id)
-	if !ok || e.Partition != p {
+	rec, ok := m.all.get(id)
+	if !ok || rec.e.Partition != p {
 		return nil, nil
 	}
-	if m.expired(e, now) {
-		m.entries.delete(id)
+	if expired(rec, now) {
+		m.drop(rec)
 		return nil, nil
 	}
-	return m.match(e, 0), nil
+	m.touchScope(rec)
+	return m.match(rec, 0), nil
 }
 
 // Search returns the nearest live entries of q's partition within
 // q.MaxDistance, nearest first, at most q.Limit().
-func (m *Memory) Search(_ context.Context, q Query) ([]Match, error) {
+func (m *Memory) Search(ctx context.Context, q Query) ([]Match, error) {
 	if m.o.Dimensions > 0 && len(q.Vector) != m.o.Dimensions {
 		return nil, fmt.Errorf("memory store: query has %d dimensions, want %d: %w", len(q.Vector), m.o.Dimensions, ErrDimension)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	now := m.o.Now()
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	best := newTopK(q.Limit())
-	var stale []string
-	for id, e := range m.byPart[q.Partition] {
-		if m.expired(e, now) {
-			stale = append(stale, id)
-			continue
-		}
-		if e.Vector == nil || e.StoredAt.Before(q.NotBefore) {
-			continue
-		}
-		if d := 1 - float64(dot(q.Vector, e.Vector)); d <= q.MaxDistance {
-			best.add(e, d)
-		}
+	p := m.parts[q.Partition]
+	m.mu.Unlock()
+	if p == nil {
+		return []Match{}, nil
 	}
-	for _, id := range stale {
-		m.entries.delete(id)
+	if len(q.Vector) != p.dims {
+		return nil, fmt.Errorf("memory store: query has %d dimensions, entries %d: %w", len(q.Vector), p.dims, ErrDimension)
 	}
-	out := make([]Match, 0, len(best.items))
-	for _, c := range best.items {
-		m.entries.get(c.e.ID) // a candidate counts as a use for the LRU bound
-		out = append(out, *m.match(c.e, max(c.d, 0)))
+	found, stale, err := p.search(ctx, q, now)
+
+	m.mu.Lock()
+	for _, rec := range stale {
+		m.drop(rec)
+	}
+	out := make([]Match, 0, len(found))
+	for _, f := range found {
+		if !f.rec.dead.Load() { // a candidate counts as a use for the LRU bounds
+			m.all.get(f.rec.e.ID)
+			m.touchScope(f.rec)
+		}
+		out = append(out, *m.match(f.rec, max(f.dist, 0)))
+	}
+	m.mu.Unlock()
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
-}
-
-// topK keeps the k nearest candidates seen, nearest first.
-type topK struct {
-	k     int
-	items []candidate
-}
-
-type candidate struct {
-	e *Entry
-	d float64
-}
-
-func newTopK(k int) *topK { return &topK{k: k, items: make([]candidate, 0, k)} }
-
-func (t *topK) add(e *Entry, d float64) {
-	if len(t.items) == t.k && d >= t.items[len(t.items)-1].d {
-		return
-	}
-	i := len(t.items)
-	for i > 0 && t.items[i-1].d > d {
-		i--
-	}
-	if len(t.items) < t.k {
-		t.items = append(t.items, candidate{})
-	}
-	copy(t.items[i+1:], t.items[i:len(t.items)-1])
-	t.items[i] = candidate{e, d}
 }
 
 // Len is the number of entries held, live or not yet swept.
 func (m *Memory) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.entries.len()
+	return m.all.len()
 }
 
-func (m *Memory) expired(e *Entry, now time.Time) bool {
-	return !now.Before(e.StoredAt.Add(e.TTL))
+// Bytes is what the entries held count against MaxBytes.
+func (m *Memory) Bytes() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.bytes
 }
 
-func (m *Memory) match(e *Entry, dist float64) *Match {
-	c := *e
-	return &Match{Entry: c, Key: "semproc:" + m.o.Namespace + ":" + e.ID, Distance: dist, ExpiresAt: e.StoredAt.Add(e.TTL)}
-}
-
-func dot(a, b []float32) float32 {
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a) && i+4 <= len(b); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
+func (m *Memory) touchScope(rec *record) {
+	if s := m.scopes[rec.e.Partition.Scope]; s != nil {
+		s.get(rec.e.ID)
 	}
-	for ; i < len(a) && i < len(b); i++ {
-		s0 += a[i] * b[i]
+}
+
+// evicted is the LRU lists' eviction callback.
+func (m *Memory) evicted(_ string, rec *record) { m.drop(rec) }
+
+// drop takes rec out of every index, once, under mu. The LRU lists call it
+// when they evict, and it removes rec from the others.
+func (m *Memory) drop(rec *record) {
+	if rec.dead.Swap(true) {
+		return
 	}
-	return s0 + s1 + s2 + s3
+	m.all.delete(rec.e.ID)
+	scope := rec.e.Partition.Scope
+	if s := m.scopes[scope]; s != nil {
+		s.delete(rec.e.ID)
+		if s.len() == 0 {
+			delete(m.scopes, scope)
+		}
+	}
+	m.bytes -= rec.size
+	if p := rec.part; p != nil {
+		p.remove(rec)
+		if p.live == 0 {
+			delete(m.parts, rec.e.Partition)
+		}
+	}
+}
+
+func expired(rec *record, now time.Time) bool {
+	return !now.Before(rec.e.StoredAt.Add(rec.e.TTL))
+}
+
+func (m *Memory) match(rec *record, dist float64) *Match {
+	e := rec.e
+	return &Match{Entry: e, Key: "semproc:" + m.o.Namespace + ":" + e.ID, Distance: dist, ExpiresAt: e.StoredAt.Add(e.TTL)}
 }

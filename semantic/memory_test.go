@@ -181,3 +181,88 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestMemoryNoisyTenantEvictsOnlyItsOwn fills the store from one tenant far
+// past its bound and checks another tenant's entries all survive, found by
+// Get and by Search.
+func TestMemoryNoisyTenantEvictsOnlyItsOwn(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1_700_000_000, 0)
+	m, err := NewMemory(MemoryOptions{MaxEntries: 100, MaxEntriesPerScope: 10, Dimensions: wordDims, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet, noisy := Partition{Scope: "quiet"}, Partition{Scope: "noisy"}
+	for i := range 5 {
+		if err := m.Put(ctx, Entry{ID: fmt.Sprint("q", i), Partition: quiet, Vector: unit(i), StoredAt: now, TTL: time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 1000 {
+		if err := m.Put(ctx, Entry{ID: fmt.Sprint("n", i), Partition: noisy, Vector: unit(i), StoredAt: now, TTL: time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		if got, _ := m.Get(ctx, quiet, fmt.Sprint("q", i)); got == nil {
+			t.Errorf("the quiet tenant lost q%d to the noisy one", i)
+		}
+		if got := must(m.Search(ctx, Query{Partition: quiet, Vector: unit(i), MaxDistance: 0.1})); len(got) != 1 || got[0].ID != fmt.Sprint("q", i) {
+			t.Errorf("search for q%d: %+v", i, got)
+		}
+	}
+	if got, _ := m.Get(ctx, noisy, "n999"); got == nil {
+		t.Error("the noisy tenant's newest entry is gone")
+	}
+	if got, _ := m.Get(ctx, noisy, "n989"); got != nil {
+		t.Error("the noisy tenant kept more than its bound")
+	}
+	if m.Len() != 15 {
+		t.Errorf("Len = %d, want 5 quiet + 10 noisy", m.Len())
+	}
+}
+
+// TestMemoryMaxBytes checks the byte bound evicts the least recently used
+// entries, keeps the count exact, and refuses an entry larger than it.
+func TestMemoryMaxBytes(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1_700_000_000, 0)
+	entry := func(id string, completion int) Entry {
+		return Entry{ID: id, Partition: Partition{Scope: "s"}, Vector: unit(len(id)), Completion: make([]byte, completion), StoredAt: now, TTL: time.Hour}
+	}
+	size := EntryBytes(entry("a", 1000))
+	m, err := NewMemory(MemoryOptions{MaxEntries: 100, MaxBytes: 3 * size, Dimensions: wordDims, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		if err := m.Put(ctx, entry(id, 1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _ = m.Get(ctx, Partition{Scope: "s"}, "a") // b is now the least recently used
+	if err := m.Put(ctx, entry("d", 1000)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id   string
+		kept bool
+	}{{"b", false}, {"c", true}, {"a", true}, {"d", true}} { // a and d are now the most recent
+		if got, _ := m.Get(ctx, Partition{Scope: "s"}, c.id); (got != nil) != c.kept {
+			t.Errorf("%s kept = %v, want %v", c.id, got != nil, c.kept)
+		}
+	}
+	big := entry("e", int(size)+1000) // takes two entries' room: c and a go
+	if EntryBytes(big) != 2*size {
+		t.Fatalf("big entry of %d bytes, want %d", EntryBytes(big), 2*size)
+	}
+	if err := m.Put(ctx, big); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := m.Get(ctx, Partition{Scope: "s"}, "d"); got == nil || m.Len() != 2 || m.Bytes() != 3*size {
+		t.Errorf("d kept %v, Len %d, Bytes %d; want d and e in %d bytes", got != nil, m.Len(), m.Bytes(), 3*size)
+	}
+	if err := m.Put(ctx, entry("huge", int(4*size))); err == nil {
+		t.Error("an entry larger than the whole bound was stored")
+	}
+}

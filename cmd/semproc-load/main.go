@@ -7,6 +7,14 @@
 //
 // With -prompts N it cycles through N distinct prompts: the first round
 // misses and stores, later rounds hit. -unique makes every request a miss.
+// -variant V asks the same questions in other words (an exact miss), which
+// the embeddings server -serve-embeddings starts maps near the stored
+// vectors: a semantic hit. -passthrough sends requests semproc does not
+// handle; -floor also starts, in its own process, a server that only skips
+// after the request headers, and compares semproc's throughput with it.
+//
+//	semproc-load -serve-embeddings 127.0.0.1:50600 -dims 1536 &
+//	semproc-load -addr 127.0.0.1:50551 -floor -c 64 -d 10s
 package main
 
 import (
@@ -17,6 +25,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,12 +37,16 @@ import (
 )
 
 type options struct {
-	addr     string
-	conc     int
-	duration time.Duration
-	max      int
-	prompts  int
-	unique   bool
+	addr        string
+	conc        int
+	duration    time.Duration
+	max         int
+	prompts     int
+	unique      bool
+	first       int
+	variant     int
+	passthrough bool
+	floor       bool
 }
 
 func main() {
@@ -44,8 +57,27 @@ func main() {
 	flag.IntVar(&o.max, "n", 0, "stop after this many requests (0: run for -d)")
 	flag.IntVar(&o.prompts, "prompts", 100, "distinct prompts to cycle through")
 	flag.BoolVar(&o.unique, "unique", false, "a new prompt for every request (all misses)")
+	flag.IntVar(&o.first, "first", 0, "number of the first prompt (with -unique: new questions after an earlier run)")
+	flag.IntVar(&o.variant, "variant", 0, "ask the prompts in other words, variant V (exact misses, semantic hits with -serve-embeddings)")
+	flag.BoolVar(&o.passthrough, "passthrough", false, "send only requests semproc does not handle (GET, request headers)")
+	flag.BoolVar(&o.floor, "floor", false, "with -passthrough: also measure a server that only skips, started in its own process, and print the ratio")
+	serveEmbeddings := flag.String("serve-embeddings", "", "serve a zero-work OpenAI embeddings API on this address instead of sending load")
+	dims := flag.Int("dims", 1536, "vector size -serve-embeddings returns")
+	serveFloor := flag.String("serve-floor", "", "serve the pass-through floor on this address instead of sending load (-floor starts it)")
 	flag.Parse()
-	if err := run(o, os.Stdout); err != nil {
+	var err error
+	switch {
+	case *serveEmbeddings != "":
+		err = serveEmbeddingsAPI(*serveEmbeddings, *dims)
+	case *serveFloor != "":
+		err = serveFloorServer(context.Background(), *serveFloor)
+	case o.floor:
+		o.passthrough = true
+		err = runFloor(context.Background(), o, os.Stdout)
+	default:
+		err = run(o, os.Stdout)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "semproc-load:", err)
 		os.Exit(1)
 	}
@@ -57,16 +89,24 @@ type result struct {
 }
 
 func run(o options, out io.Writer) error {
+	results, elapsed, err := load(o)
+	report(out, results, elapsed, o)
+	return err
+}
+
+// load sends o's requests to o.addr for o.duration (or o.max requests).
+func load(o options) ([]result, time.Duration, error) {
 	if o.conc < 1 || o.prompts < 1 || o.duration <= 0 {
-		return errors.New("-c, -prompts and -d must be positive")
+		return nil, 0, errors.New("-c, -prompts and -d must be positive")
 	}
 	conn, err := grpc.NewClient(o.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	defer conn.Close()
 	client := extprocv3.NewExternalProcessorClient(conn)
-	ctx, cancel := context.WithTimeout(context.Background(), o.duration)
+	deadline := time.Now().Add(o.duration)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 
 	var next atomic.Int64
@@ -84,14 +124,24 @@ func run(o options, out io.Writer) error {
 				if o.max > 0 && i > int64(o.max) {
 					return
 				}
-				prompt := i % int64(o.prompts)
+				prompt := int64(o.first) + i%int64(o.prompts)
 				if o.unique {
-					prompt = i
+					prompt = int64(o.first) + i
+				}
+				text := fmt.Sprintf("Question number %d: what is %d times %d?", prompt, prompt, prompt+7)
+				if o.variant > 0 {
+					text += variantMark + strings.Repeat("!", o.variant) // no digits: the cache compares numbers
 				}
 				t0 := time.Now()
-				hit, err := oneRequest(ctx, client, fmt.Sprintf("Question number %d: what is %d times %d?", prompt, prompt, prompt+7))
-				if ctx.Err() != nil {
-					return // cut off by the deadline: not a sample
+				var hit bool
+				var err error
+				if o.passthrough {
+					err = passThrough(ctx, client)
+				} else {
+					hit, err = oneRequest(ctx, client, text)
+				}
+				if !time.Now().Before(deadline) {
+					return // ended at the deadline, perhaps cut off by it (gRPC's timer may fire first): not a sample
 				}
 				mu.Lock()
 				if err != nil && firstErr == nil {
@@ -105,8 +155,7 @@ func run(o options, out io.Writer) error {
 		}()
 	}
 	wg.Wait()
-	report(out, results, time.Since(start), o)
-	return firstErr
+	return results, time.Since(start), firstErr
 }
 
 // oneRequest is one HTTP request as Envoy presents it: it reports whether

@@ -36,6 +36,7 @@ type Config struct {
 
 	VectorDB                  string        `env:"SEMPROC_VECTORDB" envDefault:"memory" doc:"memory (in-process) or redis"`
 	MemoryMaxEntries          int           `env:"SEMPROC_MEMORY_MAX_ENTRIES" envDefault:"10000" doc:"bound on the in-process store; the least recently used entry goes first"`
+	MemoryMaxBytes            int64         `env:"SEMPROC_MEMORY_MAX_BYTES" doc:"optional bound in bytes on the in-process store: vectors, their int8 codes, completions and about 320 bytes of bookkeeping per entry (7.9 KiB per entry at 1536 dimensions before the completion); the least recently used entries go first; 0: no bound"`
 	RedisURL                  string        `env:"SEMPROC_REDIS_URL" doc:"redis:// or rediss:// (TLS) URL; user and password may be in it; database 0 only"`
 	RedisPassword             string        `env:"SEMPROC_REDIS_PASSWORD" doc:"Redis password, when not in the URL"`
 	RedisPasswordFile         string        `env:"SEMPROC_REDIS_PASSWORD_FILE" doc:"file holding the Redis password"`
@@ -153,6 +154,9 @@ func (c *Config) validate() error {
 	if c.MemoryMaxEntries < 1 {
 		bad("SEMPROC_MEMORY_MAX_ENTRIES", "%d must be at least 1", c.MemoryMaxEntries)
 	}
+	if c.MemoryMaxBytes < 0 {
+		bad("SEMPROC_MEMORY_MAX_BYTES", "%d must not be negative", c.MemoryMaxBytes)
+	}
 	if c.VectorDB == "redis" && c.RedisURL == "" {
 		bad("SEMPROC_REDIS_URL", "required when SEMPROC_VECTORDB=redis")
 	}
@@ -170,11 +174,11 @@ func (c *Config) validate() error {
 			bad(name, "%v is outside 0-2", *t)
 		}
 	}
+	if c.CacheMaxEntriesPerScope < 0 {
+		bad("SEMPROC_CACHE_MAX_ENTRIES_PER_SCOPE", "%d must not be negative", c.CacheMaxEntriesPerScope)
+	}
 	if c.CacheMessageCountback < 1 {
 		bad("SEMPROC_CACHE_MESSAGE_COUNTBACK", "%d must be at least 1", c.CacheMessageCountback)
-	}
-	if c.CacheMaxEntriesPerScope < 0 {
-		bad("SEMPROC_CACHE_MAX_ENTRIES_PER_SCOPE", "%d is negative", c.CacheMaxEntriesPerScope)
 	}
 	for i, h := range c.CacheScopeHeaders {
 		c.CacheScopeHeaders[i] = strings.ToLower(strings.TrimSpace(h))

@@ -44,13 +44,14 @@ func TestConfigNamesEveryBadVariable(t *testing.T) {
 		"SEMPROC_ROUTES":                   "[]",
 		"SEMPROC_ROUTES_FILE":              "/x",
 		"SEMPROC_EMBEDDINGS_TIMEOUT":       "0s",
+		"SEMPROC_MEMORY_MAX_BYTES":         "-1",
 	}
 	_, err := loadConfig(envOf(env))
 	var ce *configError
 	if !errors.As(err, &ce) {
 		t.Fatalf("want a configError, got %v", err)
 	}
-	for _, name := range []string{"SEMPROC_GRPC_ADDR", "SEMPROC_EMBEDDINGS_URL", "SEMPROC_REDIS_URL", "SEMPROC_CACHE_DISTANCE_THRESHOLD", "SEMPROC_ROUTING_MODE", "SEMPROC_ROUTES", "SEMPROC_EMBEDDINGS_TIMEOUT"} {
+	for _, name := range []string{"SEMPROC_GRPC_ADDR", "SEMPROC_EMBEDDINGS_URL", "SEMPROC_REDIS_URL", "SEMPROC_CACHE_DISTANCE_THRESHOLD", "SEMPROC_ROUTING_MODE", "SEMPROC_ROUTES", "SEMPROC_EMBEDDINGS_TIMEOUT", "SEMPROC_MEMORY_MAX_BYTES"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s:\n%v", name, err)
 		}

@@ -32,7 +32,7 @@ type components struct {
 	observed *observedEmbedder
 	embedder semantic.Embedder // cached and observed
 	store    *deferredStore
-	cache    *semantic.Cache // nil when the cache is off
+	cache    *semantic.Cache  // nil when the cache is off
 	lexicon  semantic.Lexicon // the verifier's; nil without WordNet
 	router   *semantic.Router
 	formats  extproc.Formats
@@ -182,7 +182,8 @@ func newStore(ctx context.Context, cfg Config, dims int, log *slog.Logger) (sema
 	model := embeddingModel(cfg)
 	if cfg.VectorDB == "memory" {
 		m, err := semantic.NewMemory(semantic.MemoryOptions{
-			Namespace: semantic.Namespace("memory", model, dims), MaxEntries: cfg.MemoryMaxEntries, Dimensions: dims,
+			Namespace: semantic.Namespace("memory", model, dims), MaxEntries: cfg.MemoryMaxEntries, MaxBytes: cfg.MemoryMaxBytes,
+			MaxEntriesPerScope: cfg.CacheMaxEntriesPerScope, Dimensions: dims,
 		})
 		return m, func() error { return nil }, err
 	}

@@ -1,5 +1,7 @@
 package local
 
+import "github.com/semproc/semproc/semantic/vecmath"
+
 // gemm sets c (m×n) to a (m×k) times b (k×n), all row-major and contiguous.
 //
 // The loop runs over k in steps of four and, inside, over the rows of a, so
@@ -13,7 +15,7 @@ func gemm(m, n, k int, a, b, c []float32) {
 	for ; p+4 <= k; p += 4 {
 		for i := range m {
 			copy(alpha[:], a[i*k+p:i*k+p+4])
-			axpy4(c[i*n:(i+1)*n], b[p*n:], n, &alpha)
+			vecmath.Axpy4(c[i*n:(i+1)*n], b[p*n:], n, &alpha)
 		}
 	}
 	for ; p < k; p++ {
@@ -21,21 +23,6 @@ func gemm(m, n, k int, a, b, c []float32) {
 		for i := range m {
 			axpy1(c[i*n:(i+1)*n], row, a[i*k+p])
 		}
-	}
-}
-
-// axpy4Generic adds a[0]*b[0:n] + a[1]*b[ldb:ldb+n] + a[2]*b[2ldb:] +
-// a[3]*b[3ldb:] to c[0:n], in that order for every element.
-func axpy4Generic(c, b []float32, ldb int, a *[4]float32) {
-	n := len(c)
-	b0, b1, b2, b3 := b[:n], b[ldb:ldb+n], b[2*ldb:2*ldb+n], b[3*ldb:3*ldb+n]
-	for j := range c {
-		s := c[j]
-		s += a[0] * b0[j]
-		s += a[1] * b1[j]
-		s += a[2] * b2[j]
-		s += a[3] * b3[j]
-		c[j] = s
 	}
 }
 

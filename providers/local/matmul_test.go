@@ -14,31 +14,6 @@ func randomFloats(r *rand.Rand, n int) []float32 {
 	return v
 }
 
-// TestAxpy4Kernels checks the kernel in use (assembly on amd64 with AVX2)
-// against the pure-Go one, for lengths around the 16- and 8-wide steps.
-func TestAxpy4Kernels(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	for _, n := range []int{1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 512, 1536} {
-		ldb := n + 5
-		b := randomFloats(r, 3*ldb+n)
-		a := [4]float32{r.Float32(), -r.Float32(), r.Float32(), 0.5}
-		c := randomFloats(r, n+2)
-		got := append([]float32(nil), c...)
-		want := append([]float32(nil), c...)
-		axpy4(got[:n], b, ldb, &a)
-		axpy4Generic(want[:n], b, ldb, &a)
-		for k := range got {
-			// Fused multiply-adds round once where Go rounds twice.
-			if math.Abs(float64(got[k]-want[k])) > 1e-5 {
-				t.Fatalf("n=%d: element %d = %g, pure Go %g", n, k, got[k], want[k])
-			}
-		}
-		if got[n] != c[n] || got[n+1] != c[n+1] {
-			t.Fatalf("n=%d: wrote past the end", n)
-		}
-	}
-}
-
 func TestGemmMatchesNaiveProduct(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	// Shapes with and without whole 4×16 tiles, ragged rows and columns.
