@@ -212,6 +212,10 @@ func (r *Router) Reload(ctx context.Context) {
 	}()
 }
 
+// Always reports RouteModeAlways: every request is routed, even one that
+// names its own model.
+func (r *Router) Always() bool { return r.always }
+
 // Ready is closed once the descriptions are embedded.
 func (r *Router) Ready() <-chan struct{} { return r.ready }
 
