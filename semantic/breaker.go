@@ -26,10 +26,10 @@ const (
 // Failure kinds: what a breaker says about the last failure, never the
 // dependency's own error text (it may carry URLs, keys or prompts).
 const (
-	FailureTimeout   = "timeout"
+	FailureTimeout    = "timeout"
 	FailureDegenerate = "degenerate_vector"
-	FailureDimension = "wrong_dimension"
-	FailureError     = "error"
+	FailureDimension  = "wrong_dimension"
+	FailureError      = "error"
 )
 
 // BreakerOptions configure a Breaker.
