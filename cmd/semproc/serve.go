@@ -51,9 +51,8 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, up
 	}
 	o := extproc.Options{
 		Formats: c.formats, Cache: c.cache, ScopeHeaders: cfg.CacheScopeHeaders, ModelHeader: cfg.RoutingModelHeader,
-		ShareAnonymous: cfg.CacheAnonymous == "shared",
-		Countback:      cfg.CacheMessageCountback, MaxBody: cfg.MaxRequestBytes, MaxCapture: cfg.MaxResponseBytes,
-		LookupTimeout: cfg.LookupTimeout, StoreTimeout: cfg.StoreTimeout,
+		Countback: cfg.CacheMessageCountback, MaxBody: cfg.MaxRequestBytes, MaxCapture: cfg.MaxResponseBytes,
+		LookupTimeout: cfg.LookupTimeout, StoreTimeout: cfg.StoreTimeout, ShareAnonymous: cfg.CacheAnonymous == "shared",
 		Logger: log, Tracer: tel.tracer, Metrics: metrics,
 	}
 	if c.router != nil {
