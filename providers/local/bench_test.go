@@ -13,6 +13,8 @@ func BenchmarkEmbed(b *testing.B) {
 	for _, bc := range []struct{ name, text string }{
 		{"short", "Who is Joseph Conrad?"},
 		{"100tokens", long},
+		{"128tokens", strings.Join(strings.Fields(strings.Repeat("Caching answers saves tokens and time. ", 40))[:120], " ")},
+		{"16KiB", prefix(strings.Repeat("Caching answers saves tokens, time and money for everyone. ", 400), maxTokenizedBytes)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportMetric(float64(len(e.tok.encode(bc.text))), "tokens")
