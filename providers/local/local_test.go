@@ -239,7 +239,7 @@ func TestLoadMissingModel(t *testing.T) {
 
 func TestLongPromptTokenisesOnlyWhatTheModelReads(t *testing.T) {
 	e := testEmbedder(t)
-	long := prefix(strings.Repeat("Caching answers saves tokens, time and money for everyone. ", 400), maxTokenizedBytes)
+	long := longPrompt
 	all := e.tok.encode(long)
 	ids, whole := e.tokens(long)
 	if whole || !slices.Equal(ids, all[:MaxTokens]) {
