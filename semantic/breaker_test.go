@@ -44,7 +44,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func TestBreakerOpensAfterFailuresAndAProbeClosesIt(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1000, 0)}
-	var probeErr error = errStoreDown
+	var probeErr = errStoreDown
 	var probes sync.WaitGroup
 	var mu sync.Mutex
 	b := newTestBreaker(t, clock, func(context.Context) error {
@@ -109,7 +109,7 @@ func TestBreakerCounting(t *testing.T) {
 			b := newTestBreaker(t, clock, func(context.Context) error { return nil })
 			for _, s := range tc.steps {
 				ctx := context.Background()
-				var err error = errStoreDown
+				var err = errStoreDown
 				switch s {
 				case 's':
 					err = nil

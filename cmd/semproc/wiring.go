@@ -40,34 +40,19 @@ type components struct {
 	router       *semantic.Router
 	formats      extproc.Formats
 
-	mu          sync.Mutex // closers and the store change from the background
-	closers     []func() error
+	mu          sync.Mutex // the store changes from the background
 	storeCloser func() error
 	closed      bool
-}
-
-func (c *components) addCloser(f func() error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		_ = f() // opened during shutdown: close at once
-		return
-	}
-	c.closers = append(c.closers, f)
 }
 
 func (c *components) close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
-	errs := []error{}
-	for _, f := range c.closers {
-		errs = append(errs, f())
-	}
 	if c.storeCloser != nil {
-		errs = append(errs, c.storeCloser())
+		return c.storeCloser()
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // build wires the parts. Only bad configuration fails it: a provider or a
