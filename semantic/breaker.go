@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -34,6 +35,10 @@ const (
 
 // BreakerOptions configure a Breaker.
 type BreakerOptions struct {
+	// Name is the dependency's, for the log; Logger says when the breaker
+	// opens and closes (discarded when nil).
+	Name   string
+	Logger *slog.Logger
 	// Failures in a row, each within Window of the previous one, open the
 	// breaker.
 	Failures int
@@ -90,6 +95,9 @@ func NewBreaker(o BreakerOptions) (*Breaker, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -141,6 +149,9 @@ func (b *Breaker) record(err error) {
 	defer b.mu.Unlock()
 	now := b.o.Now()
 	if err == nil {
+		if b.open {
+			b.o.Logger.Info("circuit breaker closed: the dependency answers again", "dependency", b.o.Name)
+		}
 		b.failures, b.open, b.lastKind = 0, false, ""
 		return
 	}
@@ -149,6 +160,10 @@ func (b *Breaker) record(err error) {
 	}
 	b.failures++
 	b.lastFailure, b.lastKind = now, FailureKind(err)
+	if !b.open && b.failures >= b.o.Failures {
+		b.o.Logger.Warn("circuit breaker opened: requests skip the dependency (Failed) until a probe succeeds",
+			"dependency", b.o.Name, "failures", b.failures, "last_failure", b.lastKind, "probe_every", b.o.Cooldown)
+	}
 	if b.open || b.failures >= b.o.Failures {
 		b.open, b.openUntil = true, now.Add(b.o.Cooldown)
 	}

@@ -74,7 +74,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry) (*
 	}
 	c.dims = semantic.NewDimensions(semantic.DimensionsOptions{Pinned: pinned, OnChange: func(n int) { c.dimensionsChanged(ctx, n) }})
 	if c.guarded, err = semantic.NewGuardedEmbedder(semantic.GuardedEmbedderOptions{
-		Next: observed, Dimensions: c.dims, Breaker: breakerOptions(cfg, cfg.EmbeddingsTimeout),
+		Next: observed, Dimensions: c.dims, Breaker: breakerOptions(cfg, "embeddings", cfg.EmbeddingsTimeout, log),
 	}); err != nil {
 		return nil, &configError{err}
 	}
@@ -85,7 +85,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry) (*
 	}
 	c.embedder = c.vectors
 	if cfg.CacheEnabled {
-		if c.guardedStore, err = semantic.NewGuardedStore(c.store, breakerOptions(cfg, max(cfg.RedisTimeout, cfg.RedisDialTimeout))); err != nil {
+		if c.guardedStore, err = semantic.NewGuardedStore(c.store, breakerOptions(cfg, "store", max(cfg.RedisTimeout, cfg.RedisDialTimeout), log)); err != nil {
 			return nil, &configError{err}
 		}
 		c.cache, err = semantic.NewCache(semantic.CacheOptions{
@@ -113,8 +113,13 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry) (*
 			}
 		}
 	}
-	if c.router, err = newRouter(ctx, cfg, c.embedder, log); err != nil {
+	if c.router, err = newRouter(cfg, c.embedder, log); err != nil {
 		return nil, err
+	}
+	if c.router != nil {
+		// Started once it is in place: a dimension learnt meanwhile
+		// reloads it.
+		c.router.Start(ctx)
 	}
 	if pinned == 0 {
 		go probeDimensions(ctx, c.embedder, c.dims, cfg.EmbeddingsTimeout, log)
@@ -126,9 +131,9 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry) (*
 // bound is SEMPROC_EMBEDDINGS_CACHE_MAX_BYTES.
 const embeddingCacheEntries = 16384
 
-func breakerOptions(cfg Config, probeTimeout time.Duration) semantic.BreakerOptions {
+func breakerOptions(cfg Config, name string, probeTimeout time.Duration, log *slog.Logger) semantic.BreakerOptions {
 	return semantic.BreakerOptions{
-		Failures: cfg.BreakerFailures, Window: cfg.BreakerWindow, Cooldown: cfg.BreakerCooldown, ProbeTimeout: probeTimeout,
+		Name: name, Logger: log, Failures: cfg.BreakerFailures, Window: cfg.BreakerWindow, Cooldown: cfg.BreakerCooldown, ProbeTimeout: probeTimeout,
 	}
 }
 
@@ -346,7 +351,7 @@ func (d *deferredStore) ready() error {
 	return nil
 }
 
-func newRouter(ctx context.Context, cfg Config, e semantic.Embedder, log *slog.Logger) (*semantic.Router, error) {
+func newRouter(cfg Config, e semantic.Embedder, log *slog.Logger) (*semantic.Router, error) {
 	doc := []byte(cfg.Routes)
 	if cfg.RoutesFile != "" {
 		b, err := os.ReadFile(cfg.RoutesFile)
@@ -369,7 +374,6 @@ func newRouter(ctx context.Context, cfg Config, e semantic.Embedder, log *slog.L
 	if err != nil {
 		return nil, &configError{fmt.Errorf("routing: %w", err)}
 	}
-	r.Start(ctx)
 	return r, nil
 }
 
