@@ -90,8 +90,11 @@ func (w wordEmbedder) Embed(_ context.Context, text string) ([]float32, error) {
 	return v, nil
 }
 
-// fakeRouter routes every prompt mentioning "math" to the math model.
-type fakeRouter struct{}
+// fakeRouter routes every prompt mentioning "math" to the math model; in
+// always mode, a request with no text goes to the general target.
+type fakeRouter struct{ always bool }
+
+func (r fakeRouter) Always() bool { return r.always }
 
 func (fakeRouter) Route(_ context.Context, api, model, text string) semantic.Decision {
 	if model != "" && model != "auto" {

@@ -1,6 +1,7 @@
 package extproc
 
 import (
+	"slices"
 	"strconv"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -30,6 +31,19 @@ func (h headerSet) add(name, value string) headerSet {
 
 func (h headerSet) del(name string) headerSet {
 	h.remove = append(h.remove, name)
+	return h
+}
+
+// replace sets name, dropping any earlier set of it.
+func (h headerSet) replace(name, value string) headerSet {
+	h.set = slices.DeleteFunc(slices.Clone(h.set), func(o *corev3.HeaderValueOption) bool { return o.GetHeader().GetKey() == name })
+	return h.add(name, value)
+}
+
+// merge adds other's removals and sets after h's.
+func (h headerSet) merge(other headerSet) headerSet {
+	h.set = append(slices.Clone(h.set), other.set...)
+	h.remove = append(slices.Clone(h.remove), other.remove...)
 	return h
 }
 

@@ -21,19 +21,17 @@ type plan struct {
 
 // decide parses the body, routes it and asks the cache, in that order: the
 // cache partition uses the effective model.
-func (st *stream) decide(ctx context.Context) plan {
+func (st *stream) decide(ctx context.Context, scope string) plan {
 	var p plan
 	if st.s.o.Cache != nil {
 		// The upstream must answer in plain text for the answer to be
 		// stored; a hit is always sent uncompressed.
 		p.headers = p.headers.del("accept-encoding")
 	}
-	if st.routes() {
-		// Whatever the client sent in the routing header never reaches
-		// Envoy's route; the effective model is set below (removals go
-		// first, then sets).
-		p.headers = p.headers.del(st.s.o.ModelHeader)
-		p.clearRoute = true
+	if st.requestDuplex {
+		// The headers reply is still held: it carries what the first
+		// reply carries in the other modes.
+		p.headers, p.clearRoute = p.headers.merge(st.routeHeaders), st.routeClear
 	}
 	req, err := st.ep.format.ParseRequest(st.body, st.s.o.Countback)
 	if err != nil {
@@ -60,9 +58,13 @@ func (st *stream) decide(ctx context.Context) plan {
 		st.result = semantic.Result{Status: semantic.StatusBypass, Reason: "request Cache-Control: no-store"}
 		return p
 	}
+	if scope == "" {
+		st.result = semantic.Result{Status: semantic.StatusBypass, Reason: "request carries none of the scope headers (SEMPROC_CACHE_ANONYMOUS=bypass)"}
+		return p
+	}
 	start := time.Now()
 	st.result = st.s.o.Cache.Get(ctx, semantic.Lookup{
-		Request: req, Scope: st.scope(), NoCache: cc.noCache,
+		Request: req, Scope: scope, NoCache: cc.noCache,
 		MaxAge: cc.maxAge, HasMaxAge: cc.hasMaxAge,
 	})
 	st.s.o.Metrics.lookup.Record(ctx, time.Since(start).Seconds())
@@ -101,19 +103,24 @@ func (st *stream) applyRoute(ctx context.Context, p plan) plan {
 		}
 	}
 	if req.Model != "" {
-		p.headers = p.headers.add(st.s.o.ModelHeader, req.Model)
+		p.headers = p.headers.replace(st.s.o.ModelHeader, req.Model)
+		p.clearRoute = true
 	}
 	return p
 }
 
 // scope hashes the configured credential headers: one tenant's entries are
-// never served to another.
+// never served to another. It is empty for a request with none of them,
+// unless anonymous requests share one scope (ShareAnonymous).
 func (st *stream) scope() string {
 	var values []string
 	for _, name := range st.s.o.ScopeHeaders {
 		if v, ok := st.headers[name]; ok {
 			values = append(values, name, v)
 		}
+	}
+	if values == nil && !st.s.o.ShareAnonymous {
+		return ""
 	}
 	return semantic.Scope(values)
 }

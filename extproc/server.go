@@ -25,6 +25,9 @@ import (
 // Router picks the effective model of a request (SPEC §4).
 type Router interface {
 	Route(ctx context.Context, api, model, text string) semantic.Decision
+	// Always reports SEMPROC_ROUTING_MODE=always: every request is routed,
+	// so one whose body is never seen whole goes to the fallback target.
+	Always() bool
 }
 
 // Options configures a Server. Cache and Router may be nil: that feature is
@@ -38,6 +41,12 @@ type Options struct {
 	ScopeHeaders []string
 	// ModelHeader is the request header Envoy routes on.
 	ModelHeader string
+	// ShareAnonymous caches requests that carry none of the scope headers
+	// in one shared anonymous scope. By default they are not cached
+	// (Bypass): their identity may lie in headers semproc does not read
+	// (cookies, JWTs, mTLS, keys Envoy adds later), and one shared
+	// partition would serve one user's answers to another.
+	ShareAnonymous bool
 	// Countback is the number of non-system messages in the cache window.
 	Countback int
 	// MaxBody is the largest request body parsed; larger ones pass through

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -250,11 +251,18 @@ func TestBypassAndControls(t *testing.T) {
 		{"no-store", `{"prompt":"x"}`, []string{"cache-control", "no-store"}, "Bypass"},
 		{"no-cache", `{"prompt":"x"}`, []string{"cache-control", "no-cache"}, "Refresh"},
 		{"plain", `{"prompt":"x"}`, nil, "Miss"},
+		{"anonymous", `{"prompt":"x"}`, []string{"anonymous", ""}, "Bypass"},
+		{"anonymous shared", `{"prompt":"x"}`, []string{"anonymous", "shared"}, "Miss"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newTestEnv(t, nil)
-			per := e.exchange(t, reqHeaders("/v1/chat/completions", false, tt.kv...), reqBody(tt.body, true), respHeaders(":status", "200"))
+			kv := append([]string{"authorization", "Bearer a"}, tt.kv...)
+			shared := false
+			if len(tt.kv) == 2 && tt.kv[0] == "anonymous" {
+				kv, shared = nil, tt.kv[1] == "shared"
+			}
+			e := newTestEnv(t, func(o *Options) { o.ShareAnonymous = shared })
+			per := e.exchange(t, reqHeaders("/v1/chat/completions", false, kv...), reqBody(tt.body, true), respHeaders(":status", "200"))
 			rh := one(t, per[2]).GetResponseHeaders()
 			if got := setHeaders(rh.GetResponse().GetHeaderMutation())["x-cache-status"]; got != tt.want {
 				t.Errorf("x-cache-status %q, want %q", got, tt.want)
@@ -268,7 +276,7 @@ func TestEmbeddingsDownFailsOpen(t *testing.T) {
 		store, _ := semantic.NewMemory(semantic.MemoryOptions{MaxEntries: 10})
 		o.Cache, _ = semantic.NewCache(semantic.CacheOptions{Embedder: wordEmbedder{err: errors.New("503")}, Store: store, Threshold: 0.2, TTL: time.Hour})
 	})
-	per := e.exchange(t, reqHeaders("/v1/chat/completions", false), reqBody(`{"prompt":"x"}`, true), respHeaders(":status", "200"), respBody(okBody, true))
+	per := e.exchange(t, reqHeaders("/v1/chat/completions", false, "authorization", "k"), reqBody(`{"prompt":"x"}`, true), respHeaders(":status", "200"), respBody(okBody, true))
 	if one(t, per[1]).GetRequestBody() == nil {
 		t.Fatal("request did not continue upstream")
 	}
@@ -400,16 +408,68 @@ func TestFullDuplexPanicSendsTheBodyOnce(t *testing.T) {
 	}
 }
 
-func TestRoutingHeaderFromClientNeverSurvives(t *testing.T) {
-	e := newTestEnv(t, func(o *Options) { o.Router = fakeRouter{} })
-	per := e.exchange(t, reqHeaders("/v1/chat/completions", false, "x-semproc-model", "spoofed"), reqBody(`not json`, true))
-	c := one(t, per[1]).GetRequestBody().GetResponse()
-	removed := false
-	for _, h := range c.GetHeaderMutation().GetRemoveHeaders() {
-		removed = removed || h == "x-semproc-model"
+// modeConfig announces a request body mode in protocol_config.
+func modeConfig(m *extprocv3.ProcessingRequest, mode filterv3.ProcessingMode_BodySendMode) *extprocv3.ProcessingRequest {
+	m.ProtocolConfig = &extprocv3.ProtocolConfiguration{RequestBodyMode: mode}
+	return m
+}
+
+// routeHeaderReply finds the request headers reply and says whether it
+// removes the client's routing header, what it sets it to, and whether it
+// clears the route cache.
+func routeHeaderReply(t *testing.T, per [][]*extprocv3.ProcessingResponse) (removed bool, set string, cleared bool) {
+	t.Helper()
+	for _, replies := range per {
+		for _, r := range replies {
+			if c := r.GetRequestHeaders().GetResponse(); r.GetRequestHeaders() != nil {
+				removed = slices.Contains(c.GetHeaderMutation().GetRemoveHeaders(), "x-semproc-model")
+				return removed, setHeaders(c.GetHeaderMutation())["x-semproc-model"], c.GetClearRouteCache()
+			}
+		}
 	}
-	if !removed || !c.GetClearRouteCache() {
-		t.Errorf("an unreadable body must still drop the client's routing header and clear the route: %v", c)
+	t.Fatal("no request headers reply")
+	return
+}
+
+func TestRoutingHeaderFromClientNeverSurvives(t *testing.T) {
+	spoofed := func() *extprocv3.ProcessingRequest {
+		return reqHeaders("/v1/chat/completions", false, "x-semproc-model", "spoofed")
+	}
+	body := `{"model":"auto","prompt":"math please"}`
+	for _, tc := range []struct {
+		name   string
+		always bool
+		msgs   []*extprocv3.ProcessingRequest
+		// wantSet is the model the headers reply sets ("" = none).
+		wantSet string
+	}{
+		{"buffered", false, []*extprocv3.ProcessingRequest{modeConfig(spoofed(), filterv3.ProcessingMode_BUFFERED), reqBody(body, true)}, ""},
+		{"buffered, trailers skipped: body never ends", true, []*extprocv3.ProcessingRequest{modeConfig(spoofed(), filterv3.ProcessingMode_BUFFERED), reqBody(body, false), respHeaders(":status", "200")}, "small-model"},
+		{"streamed in chunks, always", true, []*extprocv3.ProcessingRequest{modeConfig(spoofed(), filterv3.ProcessingMode_STREAMED), reqBody(body[:9], false), reqBody(body[9:], true)}, "small-model"},
+		{"full duplex", false, []*extprocv3.ProcessingRequest{duplex(spoofed()), reqBody(body, false), reqBody("", true)}, "big-model"},
+		{"unreadable body", false, []*extprocv3.ProcessingRequest{spoofed(), reqBody(`not json`, true)}, ""},
+		{"pass-through path", true, []*extprocv3.ProcessingRequest{reqHeaders("/v1/chat%2Fcompletions", false, "x-semproc-model", "spoofed")}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEnv(t, func(o *Options) { o.Router = fakeRouter{always: tc.always} })
+			removed, set, cleared := routeHeaderReply(t, e.exchange(t, tc.msgs...))
+			if !removed || !cleared || set != tc.wantSet {
+				t.Errorf("headers reply: removed %v, set %q, route cleared %v; want removed, set %q, cleared", removed, set, cleared, tc.wantSet)
+			}
+		})
+	}
+}
+
+func TestBufferedBodyWithTrailersIsRouted(t *testing.T) {
+	e := newTestEnv(t, func(o *Options) { o.Router = fakeRouter{} })
+	per := e.exchange(t, modeConfig(reqHeaders("/v1/chat/completions", false, "authorization", "a"), filterv3.ProcessingMode_BUFFERED),
+		reqBody(`{"model":"auto","prompt":"math please"}`, false), respHeaders(":status", "200"))
+	c := one(t, per[1]).GetRequestBody().GetResponse()
+	if h := setHeaders(c.GetHeaderMutation()); h["x-semproc-model"] != "big-model" || !c.GetClearRouteCache() {
+		t.Errorf("a BUFFERED body followed by (skipped) trailers must be routed: %v", c)
+	}
+	if got := setHeaders(one(t, per[2]).GetResponseHeaders().GetResponse().GetHeaderMutation())["x-cache-status"]; got != "Miss" {
+		t.Errorf("x-cache-status %q: the body was not looked up", got)
 	}
 }
 

@@ -36,7 +36,12 @@ type stream struct {
 	phase   phase
 
 	// The body modes Envoy announced in protocol_config.
-	requestDuplex, responseDuplex bool
+	requestDuplex, responseDuplex, requestBuffered bool
+	// routeHeaders go in the request headers reply, whenever it is sent:
+	// the client's routing header removed (and, in always mode, the
+	// fallback target's model set), so no client picks its own route.
+	routeHeaders headerSet
+	routeClear   bool
 	// heldHeaders is set while a FULL_DUPLEX_STREAMED request's headers
 	// reply is held back until the body is complete.
 	heldHeaders bool
@@ -114,14 +119,14 @@ func (st *stream) passThrough(req *extprocv3.ProcessingRequest) []*extprocv3.Pro
 	switch m := req.Request.(type) {
 	case *extprocv3.ProcessingRequest_RequestHeaders:
 		st.phase = phasePassThrough
-		return []*extprocv3.ProcessingResponse{requestHeadersReply(&extprocv3.CommonResponse{}, skipAll())}
+		return []*extprocv3.ProcessingResponse{requestHeadersReply(common(st.routeHeaders, st.routeClear), skipAll())}
 	case *extprocv3.ProcessingRequest_RequestBody:
 		if !st.requestDuplex {
 			return []*extprocv3.ProcessingResponse{requestBodyReply(&extprocv3.CommonResponse{})}
 		}
 		var out []*extprocv3.ProcessingResponse
 		if st.heldHeaders {
-			out = append(out, requestHeadersReply(&extprocv3.CommonResponse{}, nil))
+			out = append(out, requestHeadersReply(common(st.routeHeaders, st.routeClear), nil))
 			st.heldHeaders = false
 		}
 		held := st.body
@@ -131,7 +136,7 @@ func (st *stream) passThrough(req *extprocv3.ProcessingRequest) []*extprocv3.Pro
 	case *extprocv3.ProcessingRequest_RequestTrailers:
 		var out []*extprocv3.ProcessingResponse
 		if st.heldHeaders {
-			out = append(out, requestHeadersReply(&extprocv3.CommonResponse{}, nil))
+			out = append(out, requestHeadersReply(common(st.routeHeaders, st.routeClear), nil))
 			out = append(out, streamedBody(st.body, false, true)...)
 			st.body, st.heldHeaders = nil, false
 		}
@@ -151,20 +156,23 @@ func (st *stream) passThrough(req *extprocv3.ProcessingRequest) []*extprocv3.Pro
 func (st *stream) onRequestHeaders(pc *extprocv3.ProtocolConfiguration, h *extprocv3.HttpHeaders) []*extprocv3.ProcessingResponse {
 	st.requestDuplex = pc.GetRequestBodyMode() == filterv3.ProcessingMode_FULL_DUPLEX_STREAMED
 	st.responseDuplex = pc.GetResponseBodyMode() == filterv3.ProcessingMode_FULL_DUPLEX_STREAMED
+	st.requestBuffered = pc.GetRequestBodyMode() == filterv3.ProcessingMode_BUFFERED
 	ep, ok := st.s.o.Formats.classify(requestLine(h.GetHeaders()))
+	st.routeHeaders, st.routeClear = st.clientRouteHeaders(ep, h.GetHeaders())
 	if !ok {
 		st.phase = phasePassThrough
-		return []*extprocv3.ProcessingResponse{requestHeadersReply(&extprocv3.CommonResponse{}, skipAll())}
+		return []*extprocv3.ProcessingResponse{requestHeadersReply(common(st.routeHeaders, st.routeClear), skipAll())}
 	}
 	st.headers = headerMap(h.GetHeaders())
 	if id := st.headers["x-request-id"]; id != "" {
 		st.log = st.log.With("request_id", id)
 	}
 	st.ep, st.handled = ep, true
+	reply := requestHeadersReply(common(st.routeHeaders, st.routeClear), nil)
 	if h.GetEndOfStream() {
 		st.result = semantic.Result{Status: semantic.StatusBypass, Reason: "request has no body"}
 		st.phase = phaseResponseHeaders
-		return []*extprocv3.ProcessingResponse{requestHeadersReply(&extprocv3.CommonResponse{}, nil)}
+		return []*extprocv3.ProcessingResponse{reply}
 	}
 	st.phase = phaseRequestBody
 	if st.requestDuplex {
@@ -172,7 +180,30 @@ func (st *stream) onRequestHeaders(pc *extprocv3.ProtocolConfiguration, h *extpr
 		st.heldHeaders = true
 		return nil
 	}
-	return []*extprocv3.ProcessingResponse{requestHeadersReply(&extprocv3.CommonResponse{}, nil)}
+	return []*extprocv3.ProcessingResponse{reply}
+}
+
+// clientRouteHeaders keeps the client out of Envoy's routing decision:
+// whatever it sent in the routing header is removed from the first reply,
+// before Envoy routes, whatever happens next (a pass-through, a body
+// streamed in chunks or never ended, a parse failure). In always mode a
+// routable request gets the fallback target's model until its body says
+// otherwise. The route cache is cleared only when this changes something.
+func (st *stream) clientRouteHeaders(ep endpoint, hm *corev3.HeaderMap) (headerSet, bool) {
+	var h headerSet
+	if st.s.o.Router == nil {
+		return h, false
+	}
+	name := st.s.o.ModelHeader
+	if hasHeader(hm, name) {
+		h = h.del(name)
+	}
+	if ep.routable && st.s.o.Router.Always() {
+		if d := st.s.o.Router.Route(st.ctx, ep.format.API(), "", ""); d.Model != "" {
+			h = h.add(name, d.Model)
+		}
+	}
+	return h, !h.empty()
 }
 
 func (st *stream) onRequestBody(b *extprocv3.HttpBody) []*extprocv3.ProcessingResponse {
@@ -183,8 +214,10 @@ func (st *stream) onRequestBody(b *extprocv3.HttpBody) []*extprocv3.ProcessingRe
 		return st.passThrough(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: b}})
 	}
 	st.body = append(st.body, b.GetBody()...)
-	if b.GetEndOfStream() {
-		return st.endRequestBody(true)
+	// BUFFERED sends the whole body in one message, without end_of_stream
+	// when trailers follow (even trailers Envoy then skips).
+	if b.GetEndOfStream() || st.requestBuffered {
+		return st.endRequestBody(b.GetEndOfStream())
 	}
 	if st.requestDuplex {
 		return nil
@@ -197,11 +230,15 @@ func (st *stream) onRequestBody(b *extprocv3.HttpBody) []*extprocv3.ProcessingRe
 // endRequestBody decides the request (route, then cache) and answers:
 // an immediate response for a hit, else the request's mutations.
 func (st *stream) endRequestBody(eos bool) []*extprocv3.ProcessingResponse {
+	// The request's embeddings (routing, lookup, and the store after the
+	// response) are cached under its tenant scope only.
+	scope := st.scope()
+	st.ctx = semantic.WithEmbedScope(st.ctx, scope, scope != "")
 	ctx, cancel := context.WithTimeout(st.ctx, st.s.o.LookupTimeout)
 	defer cancel()
 	ctx, span := st.s.o.Tracer.Start(ctx, "semproc.request_body")
 	defer span.End()
-	plan := st.decide(ctx)
+	plan := st.decide(ctx, scope)
 	st.phase = phaseResponseHeaders
 	if plan.hit != nil {
 		st.phase = phasePassThrough
@@ -282,6 +319,17 @@ func requestLine(hm *corev3.HeaderMap) (method, path string) {
 		}
 	}
 	return method, path
+}
+
+// hasHeader reports whether a lower-case header name was sent, without
+// building the header map (a pass-through reads nothing else).
+func hasHeader(hm *corev3.HeaderMap, name string) bool {
+	for _, h := range hm.GetHeaders() {
+		if strings.EqualFold(h.GetKey(), name) {
+			return true
+		}
+	}
+	return false
 }
 
 func headerValue(h *corev3.HeaderValue) string {

@@ -220,12 +220,12 @@ func failed(err error) Result {
 // is 1 − dot product. A zero or non-finite vector is an error: it has no
 // direction to compare.
 func Normalize(v []float32) ([]float32, error) {
+	if !hasDirection(v) {
+		return nil, ErrDegenerate
+	}
 	var sum float64
 	for _, x := range v {
 		sum += float64(x) * float64(x)
-	}
-	if sum == 0 || math.IsNaN(sum) || math.IsInf(sum, 0) {
-		return nil, errors.New("embeddings: vector has no direction (zero or not finite)")
 	}
 	inv := 1 / math.Sqrt(sum)
 	out := make([]float32, len(v))

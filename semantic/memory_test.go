@@ -2,7 +2,6 @@ package semantic
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -105,73 +104,6 @@ func TestMemoryConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if m.Len() > 50 {
 		t.Errorf("Len %d over the bound", m.Len())
-	}
-}
-
-func TestEmbeddingCacheSharesCalls(t *testing.T) {
-	ctx := context.Background()
-	emb := &wordEmbedder{}
-	c := NewEmbeddingCache(emb, 2)
-	for range 3 {
-		if _, err := c.Embed(ctx, "hello"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n := emb.calls.Load(); n != 1 {
-		t.Errorf("3 embeds of one text made %d calls", n)
-	}
-	_, _ = c.Embed(ctx, "b")
-	_, _ = c.Embed(ctx, "c") // evicts hello
-	_, _ = c.Embed(ctx, "hello")
-	if n := emb.calls.Load(); n != 4 {
-		t.Errorf("after eviction: %d calls, want 4", n)
-	}
-
-	blocking := &blockingEmbedder{release: make(chan struct{})}
-	bc := NewEmbeddingCache(blocking, 10)
-	var wg sync.WaitGroup
-	for range 5 {
-		wg.Add(1)
-		go func() { defer wg.Done(); _, _ = bc.Embed(ctx, "same") }()
-	}
-	time.Sleep(20 * time.Millisecond) // let the callers pile up on one call
-	close(blocking.release)
-	wg.Wait()
-	if blocking.calls != 1 {
-		t.Errorf("concurrent embeds of one text made %d calls", blocking.calls)
-	}
-}
-
-func TestEmbeddingCacheDoesNotRememberFailures(t *testing.T) {
-	emb := &wordEmbedder{err: errStoreDown}
-	c := NewEmbeddingCache(emb, 2)
-	_, err1 := c.Embed(context.Background(), "x")
-	_, err2 := c.Embed(context.Background(), "x")
-	if err1 == nil || err2 == nil || emb.calls.Load() != 2 {
-		t.Errorf("errors %v %v, calls %d", err1, err2, emb.calls.Load())
-	}
-}
-
-func TestEmbeddingCacheHonoursEachCallersDeadline(t *testing.T) {
-	blocking := &blockingEmbedder{release: make(chan struct{})}
-	defer close(blocking.release)
-	c := NewEmbeddingCache(blocking, 10)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	if _, err := c.Embed(ctx, "slow"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("the first caller of a slow embedder got %v, want its own deadline", err)
-	}
-}
-
-func TestEmbeddingCachePanicReleasesWaiters(t *testing.T) {
-	c := NewEmbeddingCache(EmbedderFunc(func(context.Context, string) ([]float32, error) { panic("bug") }), 10)
-	for range 2 { // the second call must not wait on a call that never ends
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err := c.Embed(ctx, "x")
-		cancel()
-		if err == nil || errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("got %v, want the panic as an error", err)
-		}
 	}
 }
 

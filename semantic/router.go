@@ -108,6 +108,7 @@ type Router struct {
 	started atomic.Bool
 	vectors atomic.Pointer[routeVectors]
 	ready   chan struct{}
+	readied sync.Once
 	wg      sync.WaitGroup
 }
 
@@ -197,6 +198,24 @@ func (r *Router) Start(ctx context.Context) {
 	go r.retryLoad(ctx)
 }
 
+// Reload embeds the descriptions again in the background, retrying while it
+// fails: the embeddings' size changed, so the old vectors compare with
+// nothing. Requests get their fallback meanwhile.
+func (r *Router) Reload(ctx context.Context) {
+	r.wg.Add(1)
+	go func() {
+		if err := r.load(ctx); err == nil {
+			r.wg.Done()
+			return
+		}
+		r.retryLoad(ctx)
+	}()
+}
+
+// Always reports RouteModeAlways: every request is routed, even one that
+// names its own model.
+func (r *Router) Always() bool { return r.always }
+
 // Ready is closed once the descriptions are embedded.
 func (r *Router) Ready() <-chan struct{} { return r.ready }
 
@@ -252,7 +271,7 @@ func (r *Router) load(ctx context.Context) error {
 	}
 	v.offsets = append(v.offsets, rows)
 	r.vectors.Store(&v)
-	close(r.ready)
+	r.readied.Do(func() { close(r.ready) })
 	return nil
 }
 

@@ -57,6 +57,7 @@ type Config struct {
 	WordNetDir              string        `env:"SEMPROC_WORDNET_DIR" doc:"where WordNet lives for the verifier (default: <user cache dir>/semproc/models/wordnet-3.1.14); without it the verifier knows words by spelling only"`
 	CacheTTL                time.Duration `env:"SEMPROC_CACHE_TTL" envDefault:"1h" doc:"entry lifetime; a response Cache-Control max-age lowers it"`
 	CacheMessageCountback   int           `env:"SEMPROC_CACHE_MESSAGE_COUNTBACK" envDefault:"1" doc:"non-system messages in the window that is embedded"`
+	CacheAnonymous          string        `env:"SEMPROC_CACHE_ANONYMOUS" envDefault:"bypass" doc:"requests with none of the scope headers: bypass (not cached) or shared (one anonymous scope, SPEC's original rule)"`
 	CacheScopeHeaders       []string      `env:"SEMPROC_CACHE_SCOPE_HEADERS" envDefault:"authorization,x-api-key,api-key" doc:"request headers whose values partition the cache by tenant"`
 	CacheMaxEntriesPerScope int           `env:"SEMPROC_CACHE_MAX_ENTRIES_PER_SCOPE" doc:"optional bound on the entries one tenant (cache scope) keeps, in either store; past it the tenant's own oldest entries go first; 0: no bound"`
 
@@ -65,6 +66,11 @@ type Config struct {
 	RoutingDistanceThreshold *float64 `env:"SEMPROC_ROUTING_DISTANCE_THRESHOLD" doc:"max cosine distance (0-2) for a routing target; default calibrated per embedder: local 0.6 (see Routing quality), others 0.5"`
 	RoutingMode              string   `env:"SEMPROC_ROUTING_MODE" envDefault:"auto" doc:"auto (route requests whose model is empty or auto) or always"`
 	RoutingModelHeader       string   `env:"SEMPROC_ROUTING_MODEL_HEADER" envDefault:"x-semproc-model" doc:"request header set to the effective model, for Envoy to route on"`
+
+	EmbeddingsCacheMaxBytes int           `env:"SEMPROC_EMBEDDINGS_CACHE_MAX_BYTES" envDefault:"16777216" doc:"bound on the in-process cache of recent prompts' vectors (16 MiB), keyed per tenant scope"`
+	BreakerFailures         int           `env:"SEMPROC_BREAKER_FAILURES" envDefault:"5" doc:"failures (errors, timeouts, broken vectors) in a row that open a dependency's circuit breaker: requests then skip it at once (Failed)"`
+	BreakerWindow           time.Duration `env:"SEMPROC_BREAKER_WINDOW" envDefault:"30s" doc:"failures further apart than this do not add up"`
+	BreakerCooldown         time.Duration `env:"SEMPROC_BREAKER_COOLDOWN" envDefault:"5s" doc:"wait between background probes of an open breaker; a probe's success closes it"`
 
 	MaxRequestBytes  int           `env:"SEMPROC_MAX_REQUEST_BYTES" envDefault:"33554432" doc:"largest request body parsed (32 MiB); larger ones pass through (Bypass); also sizes the gRPC message limit"`
 	MaxResponseBytes int           `env:"SEMPROC_MAX_RESPONSE_BYTES" envDefault:"8388608" doc:"largest response body captured for storing (8 MiB)"`
@@ -135,11 +141,15 @@ func (c *Config) validate() error {
 	if c.EmbeddingsMaxChars < 1 {
 		bad("SEMPROC_EMBEDDINGS_MAX_INPUT_CHARS", "%d must be at least 1", c.EmbeddingsMaxChars)
 	}
+	if c.EmbeddingsCacheMaxBytes < 1024 {
+		bad("SEMPROC_EMBEDDINGS_CACHE_MAX_BYTES", "%d must be at least 1024", c.EmbeddingsCacheMaxBytes)
+	}
 	if c.EmbeddingsDimensions < 0 {
 		bad("SEMPROC_EMBEDDINGS_DIMENSIONS", "%d is negative", c.EmbeddingsDimensions)
 	}
 	positive := map[string]time.Duration{
 		"SEMPROC_EMBEDDINGS_TIMEOUT": c.EmbeddingsTimeout, "SEMPROC_REDIS_TIMEOUT": c.RedisTimeout, "SEMPROC_CACHE_TTL": c.CacheTTL,
+		"SEMPROC_BREAKER_WINDOW": c.BreakerWindow, "SEMPROC_BREAKER_COOLDOWN": c.BreakerCooldown,
 		"SEMPROC_LOOKUP_TIMEOUT": c.LookupTimeout, "SEMPROC_STORE_TIMEOUT": c.StoreTimeout, "SEMPROC_SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
 	}
 	for name, d := range positive {
@@ -179,6 +189,10 @@ func (c *Config) validate() error {
 	}
 	if c.CacheMessageCountback < 1 {
 		bad("SEMPROC_CACHE_MESSAGE_COUNTBACK", "%d must be at least 1", c.CacheMessageCountback)
+	}
+	oneOf("SEMPROC_CACHE_ANONYMOUS", c.CacheAnonymous, "bypass", "shared")
+	if c.BreakerFailures < 1 {
+		bad("SEMPROC_BREAKER_FAILURES", "%d must be at least 1", c.BreakerFailures)
 	}
 	for i, h := range c.CacheScopeHeaders {
 		c.CacheScopeHeaders[i] = strings.ToLower(strings.TrimSpace(h))

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -59,11 +60,15 @@ type e2eOptions struct {
 	// upstream wraps the default fake upstream, e.g. to answer other APIs
 	// on other paths; nil serves the fakeLLM alone.
 	upstream func(*fakeLLM) http.Handler
+	// filter changes the ext_proc filter of envoy.yaml (processing modes).
+	filter func(*filterv3.ExternalProcessor)
+	// embedMode is the fake embeddings' mode from the start.
+	embedMode string
 }
 
 func startE2EWith(t *testing.T, extraEnv map[string]string, opts e2eOptions) *e2e {
 	t.Helper()
-	e := &e2e{upstream: &fakeLLM{}, embed: &fakeEmbeddings{}, upstreams: map[string]*fakeLLM{}}
+	e := &e2e{upstream: &fakeLLM{}, embed: &fakeEmbeddings{mode: opts.embedMode}, upstreams: map[string]*fakeLLM{}}
 	var handler http.Handler = e.upstream
 	if opts.upstream != nil {
 		handler = opts.upstream(e.upstream)
@@ -112,6 +117,9 @@ func startE2EWith(t *testing.T, extraEnv map[string]string, opts e2eOptions) *e2
 	filter, err := envoy.LoadExtProcFilter("../../envoy/envoy.yaml")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if opts.filter != nil {
+		opts.filter(filter)
 	}
 	upURL, _ := url.Parse(up.URL)
 	byModel := map[string]*url.URL{}
@@ -259,7 +267,7 @@ func (f *fakeLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type fakeEmbeddings struct {
 	calls atomic.Int64
 	mu    sync.Mutex
-	mode  string // "", "500", "hang"
+	mode  string // "", "500", "hang", "zero" (all-zero vectors), "3d" (3 dimensions)
 }
 
 func (f *fakeEmbeddings) setMode(m string) { f.mu.Lock(); f.mode = m; f.mu.Unlock() }
@@ -294,18 +302,29 @@ func (f *fakeEmbeddings) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		vec[h.Sum32()%64]++
 	}
 	vec[63] += 0.01
+	switch mode {
+	case "zero":
+		clear(vec)
+	case "3d":
+		vec = []float64{1, 2, 3}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"object": "list", "model": "fake", "data": []any{map[string]any{"object": "embedding", "index": 0, "embedding": vec}}})
 }
 
 // rawPost sends a request with net/http and returns the response and its
-// whole body.
+// whole body. It carries a tenant's Authorization unless headers set it
+// empty (an anonymous request).
 func (e *e2e) rawPost(t *testing.T, path, body string, headers ...string) (*http.Response, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, e.url+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer e2e-tenant")
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -250,7 +250,7 @@ func TestE2EHealthAndReadiness(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("%s: %d", path, resp.StatusCode)
 		}
-		if path == "/readyz" && !bytes.Contains(body, []byte(`"store":"ok"`)) {
+		if path == "/readyz" && !bytes.Contains(body, []byte(`"store":{"state":"ok"`)) {
 			t.Errorf("/readyz body %s", body)
 		}
 	}

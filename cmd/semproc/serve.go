@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/semproc/semproc/extproc"
+	"github.com/semproc/semproc/semantic"
 )
 
 // listening is told the bound addresses once both listeners are up; tests
@@ -51,7 +52,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, up
 	o := extproc.Options{
 		Formats: c.formats, Cache: c.cache, ScopeHeaders: cfg.CacheScopeHeaders, ModelHeader: cfg.RoutingModelHeader,
 		Countback: cfg.CacheMessageCountback, MaxBody: cfg.MaxRequestBytes, MaxCapture: cfg.MaxResponseBytes,
-		LookupTimeout: cfg.LookupTimeout, StoreTimeout: cfg.StoreTimeout,
+		LookupTimeout: cfg.LookupTimeout, StoreTimeout: cfg.StoreTimeout, ShareAnonymous: cfg.CacheAnonymous == "shared",
 		Logger: log, Tracer: tel.tracer, Metrics: metrics,
 	}
 	if c.router != nil {
@@ -167,24 +168,52 @@ func adminMux(metrics http.Handler, draining *atomic.Bool, c *components) *http.
 	return mux
 }
 
-// dependencies describe each dependency's state for /readyz.
-func (c *components) dependencies() map[string]string {
-	state := func(err error) string {
-		if err != nil {
-			return "error: " + err.Error()
-		}
-		return "ok"
+// dependency is one dependency's state in /readyz. It never carries a
+// dependency's own error text (URLs, keys or prompts may be in it): only
+// kinds.
+type dependency struct {
+	// State is ok, failing (failures, breaker still closed), open (requests
+	// skip it: they are Failed until a probe succeeds), starting or
+	// fallback (routing: the target descriptions are not embedded yet).
+	State string `json:"state"`
+	*semantic.BreakerState
+	Dimensions int `json:"dimensions,omitempty"`
+}
+
+func breakerDependency(s semantic.BreakerState) dependency {
+	d := dependency{State: "ok", BreakerState: &s}
+	switch {
+	case s.State == semantic.BreakerOpen:
+		d.State = "open"
+	case s.Failures > 0:
+		d.State = "failing"
 	}
-	deps := map[string]string{"embeddings": state(c.observed.state())}
+	return d
+}
+
+// dependencies describe each dependency's state for /readyz.
+func (c *components) dependencies() map[string]dependency {
+	emb := breakerDependency(c.guarded.State())
+	if emb.Dimensions = c.dims.Get(); emb.Dimensions == 0 && emb.State == "ok" {
+		emb.State = "starting"
+	}
+	deps := map[string]dependency{"embeddings": emb}
 	if c.cache != nil {
-		deps["store"] = state(c.store.ready())
+		st := breakerDependency(c.guardedStore.State())
+		if err := c.store.ready(); err != nil && st.State == "ok" {
+			st.State = "failing"
+			if errors.Is(err, errStoreNotOpen) {
+				st.State = "starting"
+			}
+		}
+		deps["store"] = st
 	}
 	if c.router != nil {
 		select {
 		case <-c.router.Ready():
-			deps["routing"] = "ok"
+			deps["routing"] = dependency{State: "ok"}
 		default:
-			deps["routing"] = "error: target descriptions not embedded yet (retrying); requests use the fallback target"
+			deps["routing"] = dependency{State: "fallback"}
 		}
 	}
 	return deps

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,13 +62,11 @@ func tracesRequested(getenv func(string) string) bool {
 	return getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
 }
 
-// observedEmbedder times every embeddings call, traces it, and remembers
-// how the last one went, for /readyz.
+// observedEmbedder times every embeddings call and traces it.
 type observedEmbedder struct {
 	next     semantic.Embedder
 	tracer   trace.Tracer
 	duration metric.Float64Histogram
-	lastErr  atomic.Pointer[error]
 }
 
 var _ semantic.Embedder = (*observedEmbedder)(nil)
@@ -93,7 +90,6 @@ func (o *observedEmbedder) Embed(ctx context.Context, text string) ([]float32, e
 	if err != nil {
 		span.RecordError(err)
 	}
-	o.lastErr.Store(&err)
 	return v, err
 }
 
@@ -101,15 +97,6 @@ func (o *observedEmbedder) Embed(ctx context.Context, text string) ([]float32, e
 func (o *observedEmbedder) Fits(text string) bool {
 	l, ok := o.next.(semantic.InputLimiter)
 	return !ok || l.Fits(text)
-}
-
-// state is "ok", "unknown" before the first call, or the last error.
-func (o *observedEmbedder) state() error {
-	p := o.lastErr.Load()
-	if p == nil {
-		return nil
-	}
-	return *p
 }
 
 // observedStore traces the store's calls.

@@ -29,44 +29,38 @@ const localModelName = "use-lite-0.2.0"
 // components are semproc's parts, wired from a Config; serve, explain and
 // eval share them so they behave the same.
 type components struct {
-	observed *observedEmbedder
-	embedder semantic.Embedder // cached and observed
-	store    *deferredStore
-	cache    *semantic.Cache  // nil when the cache is off
-	lexicon  semantic.Lexicon // the verifier's; nil without WordNet
-	router   *semantic.Router
-	formats  extproc.Formats
+	cfg          Config
+	log          *slog.Logger
+	guarded      *semantic.GuardedEmbedder // the provider behind its breaker
+	dims         *semantic.Dimensions
+	vectors      *semantic.EmbeddingCache // over guarded
+	embedder     semantic.Embedder        // what the cache and the router use
+	store        *deferredStore
+	guardedStore *semantic.GuardedStore
+	cache        *semantic.Cache  // nil when the cache is off
+	lexicon      semantic.Lexicon // the verifier's; nil without WordNet
+	router       *semantic.Router
+	formats      extproc.Formats
 
-	mu      sync.Mutex // closers grow from the background probe
-	closers []func() error
-	closed  bool
-}
-
-func (c *components) addCloser(f func() error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		_ = f() // opened during shutdown: close at once
-		return
-	}
-	c.closers = append(c.closers, f)
+	mu          sync.Mutex // the store changes from the background
+	storeCloser func() error
+	closed      bool
 }
 
 func (c *components) close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
-	var errs []error
-	for _, f := range c.closers {
-		errs = append(errs, f())
+	if c.storeCloser != nil {
+		return c.storeCloser()
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // build wires the parts. Only bad configuration fails it: a provider or a
 // store that is down makes requests Failed until it comes back.
 func build(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry) (*components, error) {
-	base, dims, err := newEmbedder(cfg)
+	base, pinned, err := newEmbedder(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -75,55 +69,128 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry) (*
 		return nil, err
 	}
 	c := &components{
-		observed: observed,
-		embedder: semantic.NewEmbeddingCache(observed, 4096),
-		store:    &deferredStore{},
-		formats:  extproc.Formats{Chat: openai.Chat{}, Completions: openai.Completions{}, Messages: anthropic.Messages{}},
+		cfg:     cfg,
+		log:     log,
+		store:   &deferredStore{},
+		formats: extproc.Formats{Chat: openai.Chat{}, Completions: openai.Completions{}, Messages: anthropic.Messages{}},
 	}
+	c.dims = semantic.NewDimensions(semantic.DimensionsOptions{Pinned: pinned, OnChange: func(n int) { c.dimensionsChanged(ctx, n) }})
+	if c.guarded, err = semantic.NewGuardedEmbedder(semantic.GuardedEmbedderOptions{
+		Next: observed, Dimensions: c.dims, Breaker: breakerOptions(cfg, "embeddings", cfg.EmbeddingsTimeout, log),
+	}); err != nil {
+		return nil, &configError{err}
+	}
+	if c.vectors, err = semantic.NewEmbeddingCache(semantic.EmbeddingCacheOptions{
+		Next: c.guarded, MaxEntries: embeddingCacheEntries, MaxBytes: cfg.EmbeddingsCacheMaxBytes,
+	}); err != nil {
+		return nil, &configError{err}
+	}
+	c.embedder = c.vectors
 	if cfg.CacheEnabled {
+		if c.guardedStore, err = semantic.NewGuardedStore(c.store, breakerOptions(cfg, "store", max(cfg.RedisTimeout, cfg.RedisDialTimeout), log)); err != nil {
+			return nil, &configError{err}
+		}
 		th := threshold(cfg.CacheDistanceThreshold, defaultCacheThreshold(cfg))
 		c.lexicon = newLexicon(cfg, log)
 		c.cache, err = semantic.NewCache(semantic.CacheOptions{
-			Embedder: c.embedder, Store: observedStore{next: c.store, tracer: tel.tracer},
-			Threshold: th, TTL: cfg.CacheTTL, Dimensions: dims,
+			Embedder: c.embedder, Store: observedStore{next: c.guardedStore, tracer: tel.tracer},
+			Threshold: th, TTL: cfg.CacheTTL, Dimensions: pinned,
 			Verifier: newVerifier(cfg, c.lexicon, th),
 		})
 		if err != nil {
 			return nil, &configError{err}
 		}
-		openStore := func(ctx context.Context, dims int) error {
-			s, closer, err := newStore(ctx, cfg, dims, log)
-			if err != nil {
-				return err
-			}
-			c.store.set(s)
-			c.addCloser(closer)
-			return nil
-		}
-		if dims > 0 {
-			if err := openStore(ctx, dims); err != nil {
+		if pinned > 0 {
+			if err := c.openStore(ctx, pinned); err != nil {
 				return nil, &configError{err}
 			}
-		} else {
+		} else if cfg.VectorDB == "redis" {
 			// The store opens once the dimension is known; its
 			// configuration is checked now, so bad settings still stop
 			// start-up.
-			if cfg.VectorDB == "redis" {
-				o, err := redisOptions(cfg, 0, log)
-				if err == nil {
-					err = o.Validate()
-				}
-				if err != nil {
-					return nil, &configError{fmt.Errorf("SEMPROC_REDIS_*: %w", err)}
-				}
+			o, err := redisOptions(cfg, 0, log)
+			if err == nil {
+				err = o.Validate()
 			}
-			go probeDimensions(ctx, c.embedder, cfg.EmbeddingsTimeout, log, openStore)
+			if err != nil {
+				return nil, &configError{fmt.Errorf("SEMPROC_REDIS_*: %w", err)}
+			}
 		}
 	}
-	if c.router, err = newRouter(ctx, cfg, c.embedder, log); err != nil {
+	if c.router, err = newRouter(cfg, c.embedder, log); err != nil {
 		return nil, err
 	}
+	if c.router != nil {
+		// Started once it is in place: a dimension learnt meanwhile
+		// reloads it.
+		c.router.Start(ctx)
+	}
+	if pinned == 0 {
+		go probeDimensions(ctx, c.embedder, c.dims, cfg.EmbeddingsTimeout, log)
+	}
 	return c, nil
+}
+
+// embeddingCacheEntries bounds the embedding cache's entry count; its byte
+// bound is SEMPROC_EMBEDDINGS_CACHE_MAX_BYTES.
+const embeddingCacheEntries = 16384
+
+func breakerOptions(cfg Config, name string, probeTimeout time.Duration, log *slog.Logger) semantic.BreakerOptions {
+	return semantic.BreakerOptions{
+		Name: name, Logger: log, Failures: cfg.BreakerFailures, Window: cfg.BreakerWindow, Cooldown: cfg.BreakerCooldown, ProbeTimeout: probeTimeout,
+	}
+}
+
+// dimensionsChanged follows a learned (or re-learned) embeddings size:
+// vectors of the old size are forgotten, the routing descriptions embedded
+// again, and the store reopened in the namespace of the new size.
+func (c *components) dimensionsChanged(ctx context.Context, n int) {
+	c.log.Info("embeddings dimension learnt", "dimensions", n)
+	c.vectors.Purge()
+	if c.router != nil {
+		c.router.Reload(ctx)
+	}
+	if c.cache != nil {
+		go c.reopenStore(ctx, n)
+	}
+}
+
+// reopenStore opens the store for n dimensions, retrying while it fails and
+// n is still the embeddings' size.
+func (c *components) reopenStore(ctx context.Context, n int) {
+	for wait := time.Second; c.dims.Get() == n; wait = min(wait*2, time.Minute) {
+		err := c.openStore(ctx, n)
+		if err == nil {
+			return
+		}
+		c.log.Warn("cannot open the store; retrying", "dimensions", n, "error", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// openStore opens the store for n dimensions and puts it in service; the
+// store it replaces is closed.
+func (c *components) openStore(ctx context.Context, n int) error {
+	s, closer, err := newStore(ctx, c.cfg, n, c.log)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return closer()
+	}
+	c.store.set(s)
+	old := c.storeCloser
+	c.storeCloser = closer
+	if old != nil {
+		return old()
+	}
+	return nil
 }
 
 func newEmbedder(cfg Config) (semantic.Embedder, int, error) {
@@ -217,21 +284,18 @@ func redisOptions(cfg Config, dims int, log *slog.Logger) (redisstore.Options, e
 	}, nil
 }
 
-// probeDimensions learns a remote model's vector size with one call,
-// retried in the background while the provider fails; requests are Failed
-// until then.
-func probeDimensions(ctx context.Context, e semantic.Embedder, timeout time.Duration, log *slog.Logger, open func(context.Context, int) error) {
-	for wait := time.Second; ; wait = min(wait*2, time.Minute) {
+// probeDimensions asks the provider until the embeddings' size is known
+// (the GuardedEmbedder learns it from the first healthy answer); requests
+// are Failed until then.
+func probeDimensions(ctx context.Context, e semantic.Embedder, dims *semantic.Dimensions, timeout time.Duration, log *slog.Logger) {
+	for wait := time.Second; dims.Get() == 0; wait = min(wait*2, time.Minute) {
 		pctx, cancel := context.WithTimeout(ctx, timeout)
-		v, err := e.Embed(pctx, "semproc dimension probe")
+		_, err := e.Embed(pctx, "semproc dimension probe")
 		cancel()
-		if err == nil {
-			if err = open(ctx, len(v)); err == nil {
-				log.Info("embeddings dimension learnt", "dimensions", len(v))
-				return
-			}
+		if err == nil || dims.Get() != 0 {
+			return
 		}
-		log.Warn("embeddings dimension probe failed; retrying", "error", err, "retry_in", wait)
+		log.Warn("embeddings dimension probe failed; retrying", "failure", semantic.FailureKind(err), "retry_in", wait)
 		select {
 		case <-ctx.Done():
 			return
@@ -293,7 +357,7 @@ func (d *deferredStore) ready() error {
 	return nil
 }
 
-func newRouter(ctx context.Context, cfg Config, e semantic.Embedder, log *slog.Logger) (*semantic.Router, error) {
+func newRouter(cfg Config, e semantic.Embedder, log *slog.Logger) (*semantic.Router, error) {
 	doc := []byte(cfg.Routes)
 	if cfg.RoutesFile != "" {
 		b, err := os.ReadFile(cfg.RoutesFile)
@@ -316,7 +380,6 @@ func newRouter(ctx context.Context, cfg Config, e semantic.Embedder, log *slog.L
 	if err != nil {
 		return nil, &configError{fmt.Errorf("routing: %w", err)}
 	}
-	r.Start(ctx)
 	return r, nil
 }
 

@@ -123,8 +123,9 @@ func newClient(provider, endpoint string, header http.Header, o Options) (*clien
 	return c, nil
 }
 
-// Dimensions is the size of the vectors: the configured one, else the one
-// learnt from the first answer, else 0.
+// Dimensions is the configured size of the vectors, else 0: an unset size
+// is learnt by semantic.Dimensions, from healthy answers only, and followed
+// when the provider changes it for good.
 func (c *client) Dimensions() int { return int(c.dims.Load()) }
 
 // Fits implements semantic.InputLimiter.
@@ -198,14 +199,9 @@ func (c *client) transportErr(ctx context.Context, err error) error {
 	return fmt.Errorf("%s embeddings: %w", c.provider, err)
 }
 
-// accept checks a vector's size against the configured or learnt one.
+// accept checks a vector's size against the configured one.
 func (c *client) accept(n int) error {
-	want := c.dims.Load()
-	if want == 0 && c.dims.CompareAndSwap(0, int64(n)) {
-		return nil
-	}
-	want = c.dims.Load()
-	if int64(n) != want {
+	if want := c.dims.Load(); want != 0 && int64(n) != want {
 		return fmt.Errorf("%s embeddings: got %d dimensions, want %d: %w", c.provider, n, want, semantic.ErrDimension)
 	}
 	return nil

@@ -85,8 +85,8 @@ func TestEmbedReturnsVectorAsGiven(t *testing.T) {
 			if want := []float32{3, -4, 0.5}; !reflect.DeepEqual(vec, want) {
 				t.Errorf("vector = %v, want %v (not normalised)", vec, want)
 			}
-			if d := e.Dimensions(); d != 3 {
-				t.Errorf("Dimensions after a call = %d, want 3", d)
+			if d := e.Dimensions(); d != 0 {
+				t.Errorf("Dimensions after a call = %d, want 0 (learning is semantic.Dimensions')", d)
 			}
 		})
 	}
@@ -195,7 +195,7 @@ func TestWrongDimension(t *testing.T) {
 				t.Errorf("Dimensions = %d, want the configured 3", d)
 			}
 		})
-		t.Run(p.name+"/learnt", func(t *testing.T) {
+		t.Run(p.name+"/not configured: any size passes", func(t *testing.T) {
 			srv := newFakeServer(t, http.StatusOK, p.ok([]float32{1, 2}))
 			e, err := p.newClient(srv.URL, Options{APIKey: testKey})
 			if err != nil {
@@ -207,8 +207,8 @@ func TestWrongDimension(t *testing.T) {
 			srv.mu.Lock()
 			srv.body = p.ok([]float32{1, 2, 3})
 			srv.mu.Unlock()
-			if _, err := e.Embed(context.Background(), "hello"); !errors.Is(err, semantic.ErrDimension) {
-				t.Fatalf("error %v, want semantic.ErrDimension", err)
+			if _, err := e.Embed(context.Background(), "hello"); err != nil {
+				t.Fatalf("error %v: an unpinned size is checked by semantic.Dimensions, which heals", err)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -229,7 +230,7 @@ func planGraph(defs []nodeDef, weights map[string]*tensor) (*graph, error) {
 }
 
 // run feeds the placeholders and returns the output.
-func (g *graph) run(feeds map[string]*tensor) (*tensor, error) {
+func (g *graph) run(ctx context.Context, feeds map[string]*tensor) (*tensor, error) {
 	vals := make([][]*tensor, g.nodes)
 	for k, t := range g.consts {
 		vals[k] = []*tensor{t}
@@ -243,6 +244,10 @@ func (g *graph) run(feeds map[string]*tensor) (*tensor, error) {
 	}
 	var in []*tensor
 	for _, s := range g.steps {
+		// A request that timed out stops costing CPU at the next step.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		in = in[:0]
 		for _, r := range s.inputs {
 			in = append(in, vals[r.node][r.output])

@@ -12,6 +12,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/semproc/semproc/semantic"
@@ -50,6 +52,10 @@ const (
 // to the exact layer), and Embed reads only this much of it.
 const maxTokenizedBytes = 16 << 10
 
+// firstTokenizedBytes is the first prefix tokenised: 128 tokens of English
+// take about 600 bytes. It doubles until it holds more than MaxTokens.
+const firstTokenizedBytes = 1 << 10
+
 // ErrModelMissing is returned by Load when the model directory does not hold
 // the model.
 var ErrModelMissing = errors.New("local embeddings model not found: fetch it with `semproc model pull` (or `make model`)")
@@ -60,6 +66,9 @@ var ErrModelMissing = errors.New("local embeddings model not found: fetch it wit
 type Embedder struct {
 	tok   *tokenizer
 	graph *graph
+	// slots bound the graph runs at once to the CPUs: more would only
+	// share the cores, making every request slower and none faster.
+	slots chan struct{}
 }
 
 var (
@@ -94,28 +103,67 @@ func Load(dir string) (*Embedder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local model graph: %w", err)
 	}
-	return &Embedder{tok: tok, graph: g}, nil
+	return &Embedder{tok: tok, graph: g, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}, nil
 }
 
 // Embed returns the L2-normalised embedding of text's first MaxTokens
-// tokens. Identical text always gives an identical vector.
+// tokens. Identical text always gives an identical vector. It waits for a
+// free CPU slot, and gives up when ctx ends, also mid-run.
 func (e *Embedder) Embed(ctx context.Context, text string) ([]float32, error) {
 	if text == "" {
 		return nil, errors.New("local embeddings: empty input")
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	ids := e.tok.encode(prefix(text, maxTokenizedBytes))
+	ids, _ := e.tokens(text)
 	if len(ids) == 0 {
 		return nil, errors.New("local embeddings: input has no tokens")
 	}
-	return e.embedTokens(ids)
+	select {
+	case e.slots <- struct{}{}:
+		defer func() { <-e.slots }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return e.embedTokens(ctx, ids)
 }
 
 // Fits reports whether the model reads text whole.
 func (e *Embedder) Fits(text string) bool {
-	return len(text) <= maxTokenizedBytes && len(e.tok.encode(text)) <= MaxTokens
+	_, whole := e.tokens(text)
+	return whole
+}
+
+// tokens returns the ids the model reads (the first MaxTokens) and whether
+// they are all of text. Only a prefix is tokenised, cut before a space:
+// every piece of the vocabulary starts a word or continues one, so the
+// segmentation of whole words does not depend on what follows them, and
+// the prefix's tokens are exactly the first tokens of the whole text. The
+// prefix doubles until it holds more than MaxTokens tokens, the text ends,
+// or maxTokenizedBytes is reached.
+func (e *Embedder) tokens(text string) ([]int, bool) {
+	for n := firstTokenizedBytes; ; n *= 2 {
+		p, cut := wordPrefix(text, min(n, maxTokenizedBytes))
+		ids := e.tok.encode(p)
+		if len(ids) > MaxTokens || (cut && n >= maxTokenizedBytes) {
+			return ids[:min(len(ids), MaxTokens)], false
+		}
+		if !cut {
+			return ids, true
+		}
+	}
+}
+
+// wordPrefix cuts s to at most n bytes, before a space when there is one
+// in the last quarter, else on a character boundary. cut reports whether
+// anything was cut off.
+func wordPrefix(s string, n int) (p string, cut bool) {
+	p = prefix(s, n)
+	if len(p) == len(s) {
+		return s, false
+	}
+	if i := strings.LastIndexByte(p, ' '); i >= len(p)*3/4 {
+		p = p[:i]
+	}
+	return p, true
 }
 
 // prefix cuts s to at most n bytes on a character boundary.
@@ -131,14 +179,14 @@ func prefix(s string, n int) string {
 
 // embedTokens runs the graph on one sequence, given as the sparse
 // (indices, values) pair the model takes: indices[i] = [0, i].
-func (e *Embedder) embedTokens(ids []int) ([]float32, error) {
+func (e *Embedder) embedTokens(ctx context.Context, ids []int) ([]float32, error) {
 	indices := newInt([]int{len(ids), 2})
 	values := newInt([]int{len(ids)})
 	for k, id := range ids {
 		indices.i[2*k+1] = int32(k)
 		values.i[k] = int32(id)
 	}
-	out, err := e.graph.run(map[string]*tensor{"indices": indices, "values": values})
+	out, err := e.graph.run(ctx, map[string]*tensor{"indices": indices, "values": values})
 	if err != nil {
 		return nil, fmt.Errorf("local embeddings: %w", err)
 	}

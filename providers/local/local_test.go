@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // testEmbedder loads the real model, or skips: the weights are not in the
@@ -233,5 +234,67 @@ func TestLoadMissingModel(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "semproc model pull") || !strings.Contains(err.Error(), "make model") {
 		t.Errorf("error does not say how to get the model: %v", err)
+	}
+}
+
+func TestLongPromptTokenisesOnlyWhatTheModelReads(t *testing.T) {
+	e := testEmbedder(t)
+	long := longPrompt
+	all := e.tok.encode(long)
+	ids, whole := e.tokens(long)
+	if whole || !slices.Equal(ids, all[:MaxTokens]) {
+		t.Fatalf("tokens of a %d-token text: %d ids, whole %v; want its first %d", len(all), len(ids), whole, MaxTokens)
+	}
+	// The model reads MaxTokens: embedding every token, as before, gives
+	// the same vector as embedding the first MaxTokens.
+	got, err := e.Embed(context.Background(), long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := e.embedTokens(context.Background(), all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Error("Embed of the first tokens differs from the embedding of the whole text")
+	}
+}
+
+// The prefix cut before a space tokenises like the whole text only because
+// no piece of the vocabulary spans a word boundary.
+func TestNoPieceSpansAWordBoundary(t *testing.T) {
+	e := testEmbedder(t)
+	var walk func(n *trieNode, depth int)
+	walk = func(n *trieNode, depth int) {
+		for r, child := range n.children {
+			if r == []rune(wordSeparator)[0] && depth > 0 && child.end {
+				t.Errorf("a piece has the word separator at position %d", depth)
+			}
+			walk(child, depth+1)
+		}
+	}
+	walk(e.tok.root, 0)
+}
+
+func TestEmbedHonoursTheContext(t *testing.T) {
+	e := testEmbedder(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.Embed(ctx, "hello"); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: %v", err)
+	}
+	// With every CPU slot taken, a caller waits only as long as its context.
+	for range cap(e.slots) {
+		e.slots <- struct{}{}
+	}
+	defer func() {
+		for range cap(e.slots) {
+			<-e.slots
+		}
+	}()
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if _, err := e.Embed(ctx, "hello"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("with no free slot: %v", err)
 	}
 }
