@@ -154,7 +154,9 @@ func TestEvaluateCountsOutcomes(t *testing.T) {
 // refuse is a verifier that refuses one stored text.
 type refuse string
 
-func (r refuse) Verify(_, stored string, _ float64) Verdict { return Verdict{Accept: stored != string(r)} }
+func (r refuse) Verify(_, stored string, _ float64) Verdict {
+	return Verdict{Accept: stored != string(r)}
+}
 
 func TestEvaluateErrors(t *testing.T) {
 	emb := &evalEmbedder{calls: map[string]int{}, vectors: map[string][]float32{

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 
@@ -17,15 +16,6 @@ import (
 // gptcacheData is the GPTCache paraphrase benchmark, vendored with its
 // licence.
 const gptcacheData = "../../testdata/gptcache/mock_data.json"
-
-func formatRows(rows []semantic.EvalRow) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%9s %7s %5s %6s %9s %14s\n", "threshold", "correct", "wrong", "missed", "falsehits", "false-hit rate")
-	for _, r := range rows {
-		fmt.Fprintf(&b, "%9.4f %7d %5d %6d %9d %13.2f%%\n", r.Threshold, r.Correct, r.Wrong, r.Missed, r.FalseHits, 100*r.FalseHitRate())
-	}
-	return b.String()
-}
 
 // precomputed serves vectors embedded ahead of time, on every core: the
 // evaluation itself embeds one text at a time.
