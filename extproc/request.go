@@ -35,6 +35,17 @@ func (st *stream) decide(ctx context.Context) plan {
 		p.headers = p.headers.del(st.s.o.ModelHeader)
 		p.clearRoute = true
 	}
+	cc := parseCacheControl(st.headers["cache-control"])
+	if cc.noStore && !st.routes() {
+		// Nothing would use what a parse finds.
+		st.result = semantic.Result{Status: semantic.StatusBypass, Reason: "request Cache-Control: no-store"}
+		return p
+	}
+	if err := checkBody(ctx, st.body, st.s.o.MaxValues); err != nil {
+		st.log.Debug("request body refused before parsing; passing through", "error", err)
+		st.result = semantic.Result{Status: semantic.StatusBypass, Reason: "body over the parse budget or ambiguous"}
+		return p
+	}
 	req, err := st.ep.format.ParseRequest(st.body, st.s.o.Countback)
 	if err != nil {
 		st.log.Debug("request body not understood; passing through", "error", err)
@@ -55,7 +66,6 @@ func (st *stream) decide(ctx context.Context) plan {
 	if st.s.o.Cache == nil {
 		return p
 	}
-	cc := parseCacheControl(st.headers["cache-control"])
 	if cc.noStore {
 		st.result = semantic.Result{Status: semantic.StatusBypass, Reason: "request Cache-Control: no-store"}
 		return p

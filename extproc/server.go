@@ -43,6 +43,10 @@ type Options struct {
 	// MaxBody is the largest request body parsed; larger ones pass through
 	// (Bypass).
 	MaxBody int
+	// MaxValues bounds the JSON values of a request body semproc parses
+	// (DefaultMaxValues when zero); a body with more is a Bypass, so a
+	// body of many tiny messages cannot cost seconds and hundreds of MiB.
+	MaxValues int
 	// MaxCapture is the largest response body captured for storing.
 	MaxCapture int
 	// LookupTimeout bounds the routing and cache work of one request, so
@@ -54,6 +58,10 @@ type Options struct {
 	Tracer       trace.Tracer
 	Metrics      *Metrics
 }
+
+// DefaultMaxValues is the parse budget when Options.MaxValues is zero: far
+// above any conversation, far below what a hostile 16 MiB body holds.
+const DefaultMaxValues = 100_000
 
 // Server is the ExternalProcessor gRPC service.
 type Server struct {
@@ -79,6 +87,12 @@ func New(o Options) (*Server, error) {
 	if o.LookupTimeout <= 0 || o.StoreTimeout <= 0 {
 		errs = append(errs, errors.New("extproc: LookupTimeout and StoreTimeout must be positive"))
 	}
+	if o.MaxValues == 0 {
+		o.MaxValues = DefaultMaxValues
+	}
+	if o.MaxValues < 0 {
+		errs = append(errs, errors.New("extproc: MaxValues must not be negative"))
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -96,7 +110,9 @@ func New(o Options) (*Server, error) {
 
 // Process serves one HTTP request's stream: one reply (or, in
 // FULL_DUPLEX_STREAMED, the replies the state machine decides) per message,
-// in order. A client that goes away ends it quietly.
+// in order. A client that goes away ends it quietly. An immediate response
+// ends the stream: Envoy sends nothing more after it, and nothing may be
+// answered after it.
 func (s *Server) Process(srv extprocv3.ExternalProcessor_ProcessServer) error {
 	st := newStream(srv.Context(), s)
 	defer st.finish()
@@ -114,6 +130,9 @@ func (s *Server) Process(srv extprocv3.ExternalProcessor_ProcessServer) error {
 					return nil
 				}
 				return fmt.Errorf("send: %w", err)
+			}
+			if resp.GetImmediateResponse() != nil {
+				return nil
 			}
 		}
 	}

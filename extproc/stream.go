@@ -35,7 +35,9 @@ type stream struct {
 	started time.Time
 	phase   phase
 
-	// The body modes Envoy announced in protocol_config.
+	// The body modes Envoy announced in protocol_config, read from the
+	// first message (configured).
+	configured                    bool
 	requestDuplex, responseDuplex bool
 	// heldHeaders is set while a FULL_DUPLEX_STREAMED request's headers
 	// reply is held back until the body is complete.
@@ -81,10 +83,44 @@ func (st *stream) handleSafely(req *extprocv3.ProcessingRequest) (out []*extproc
 }
 
 func (st *stream) handle(req *extprocv3.ProcessingRequest) []*extprocv3.ProcessingResponse {
+	if !st.configured {
+		// protocol_config comes in the first message, whichever it is (with
+		// request headers SKIP, a body or the response headers).
+		pc := req.GetProtocolConfig()
+		st.requestDuplex = pc.GetRequestBodyMode() == filterv3.ProcessingMode_FULL_DUPLEX_STREAMED
+		st.responseDuplex = pc.GetResponseBodyMode() == filterv3.ProcessingMode_FULL_DUPLEX_STREAMED
+		st.configured = true
+	}
+	var out []*extprocv3.ProcessingResponse
+	switch req.Request.(type) {
+	case *extprocv3.ProcessingRequest_RequestBody, *extprocv3.ProcessingRequest_RequestTrailers:
+	default:
+		if st.heldHeaders {
+			// The request body will not end: let the request go on as it
+			// came before answering anything else.
+			out = st.releaseHeld()
+			st.phase = phasePassThrough
+		}
+	}
+	return append(out, st.handleMessage(req)...)
+}
+
+// releaseHeld answers a FULL_DUPLEX_STREAMED request's held headers and
+// forwards the body held so far, unchanged.
+func (st *stream) releaseHeld() []*extprocv3.ProcessingResponse {
+	out := []*extprocv3.ProcessingResponse{requestHeadersReply(&extprocv3.CommonResponse{}, nil)}
+	if len(st.body) > 0 {
+		out = append(out, streamedBody(st.body, false, true)...)
+	}
+	st.body, st.heldHeaders = nil, false
+	return out
+}
+
+func (st *stream) handleMessage(req *extprocv3.ProcessingRequest) []*extprocv3.ProcessingResponse {
 	switch m := req.Request.(type) {
 	case *extprocv3.ProcessingRequest_RequestHeaders:
 		if st.phase == phaseRequestHeaders {
-			return st.onRequestHeaders(req.GetProtocolConfig(), m.RequestHeaders)
+			return st.onRequestHeaders(m.RequestHeaders)
 		}
 	case *extprocv3.ProcessingRequest_RequestBody:
 		if st.phase == phaseRequestBody {
@@ -131,9 +167,7 @@ func (st *stream) passThrough(req *extprocv3.ProcessingRequest) []*extprocv3.Pro
 	case *extprocv3.ProcessingRequest_RequestTrailers:
 		var out []*extprocv3.ProcessingResponse
 		if st.heldHeaders {
-			out = append(out, requestHeadersReply(&extprocv3.CommonResponse{}, nil))
-			out = append(out, streamedBody(st.body, false, true)...)
-			st.body, st.heldHeaders = nil, false
+			out = st.releaseHeld()
 		}
 		return append(out, trailersReply(true))
 	case *extprocv3.ProcessingRequest_ResponseHeaders:
@@ -148,9 +182,7 @@ func (st *stream) passThrough(req *extprocv3.ProcessingRequest) []*extprocv3.Pro
 	}
 }
 
-func (st *stream) onRequestHeaders(pc *extprocv3.ProtocolConfiguration, h *extprocv3.HttpHeaders) []*extprocv3.ProcessingResponse {
-	st.requestDuplex = pc.GetRequestBodyMode() == filterv3.ProcessingMode_FULL_DUPLEX_STREAMED
-	st.responseDuplex = pc.GetResponseBodyMode() == filterv3.ProcessingMode_FULL_DUPLEX_STREAMED
+func (st *stream) onRequestHeaders(h *extprocv3.HttpHeaders) []*extprocv3.ProcessingResponse {
 	st.headers = headerMap(h.GetHeaders())
 	if id := st.headers["x-request-id"]; id != "" {
 		st.log = st.log.With("request_id", id)
