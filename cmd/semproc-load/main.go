@@ -7,6 +7,8 @@
 //
 // With -prompts N it cycles through N distinct prompts: the first round
 // misses and stores, later rounds hit. -unique makes every request a miss.
+// -soak runs a mixed load instead and samples semproc's RSS and goroutines
+// (soak.go).
 package main
 
 import (
@@ -44,7 +46,16 @@ func main() {
 	flag.IntVar(&o.max, "n", 0, "stop after this many requests (0: run for -d)")
 	flag.IntVar(&o.prompts, "prompts", 100, "distinct prompts to cycle through")
 	flag.BoolVar(&o.unique, "unique", false, "a new prompt for every request (all misses)")
+	soak := soakFlags()
 	flag.Parse()
+	if soak.enabled {
+		soak.addr, soak.conc, soak.duration = o.addr, o.conc, o.duration
+		if err := runSoak(*soak, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "semproc-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "semproc-load:", err)
 		os.Exit(1)
