@@ -8,7 +8,7 @@
 // With -prompts N it cycles through N distinct prompts: the first round
 // misses and stores, later rounds hit. -unique makes every request a miss.
 // -soak runs a mixed load instead and samples semproc's RSS and goroutines
-// (soak.go).
+// (soak.go); -hostile N sends bodies of N tiny messages (hostile.go).
 package main
 
 import (
@@ -46,8 +46,15 @@ func main() {
 	flag.IntVar(&o.max, "n", 0, "stop after this many requests (0: run for -d)")
 	flag.IntVar(&o.prompts, "prompts", 100, "distinct prompts to cycle through")
 	flag.BoolVar(&o.unique, "unique", false, "a new prompt for every request (all misses)")
-	soak := soakFlags()
+	soak, hostile := soakFlags(), hostileFlags()
 	flag.Parse()
+	if *hostile > 0 {
+		if err := runHostile(o.addr, *hostile, o.conc, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "semproc-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if soak.enabled {
 		soak.addr, soak.conc, soak.duration = o.addr, o.conc, o.duration
 		if err := runSoak(*soak, os.Stdout); err != nil {
