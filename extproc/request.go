@@ -79,7 +79,7 @@ func (st *stream) decide(ctx context.Context) plan {
 	switch st.result.Status {
 	case semantic.StatusFailed:
 		st.s.o.Metrics.failure(ctx, "lookup")
-		st.log.Warn("cache lookup failed; going upstream", "error", st.result.Err)
+		st.warn("lookup", "cache lookup failed; going upstream", "error", st.result.Err)
 	case semantic.StatusHit:
 		p.hit = st.hitReply(ctx)
 	}
@@ -98,14 +98,14 @@ func (st *stream) applyRoute(ctx context.Context, p plan) plan {
 	d := st.s.o.Router.Route(ctx, req.API, req.Model, req.RouteText)
 	if d.Err != nil {
 		st.s.o.Metrics.failure(ctx, "route")
-		st.log.Warn("routing fell back", "error", d.Err)
+		st.warn("route", "routing fell back", "error", d.Err)
 	}
 	st.route = d.Target
 	if d.Model != "" && d.Model != req.Model {
 		body, err := st.ep.format.SetModel(st.body, d.Model)
 		if err != nil {
 			st.s.o.Metrics.failure(ctx, "route")
-			st.log.Warn("could not rewrite the model; request keeps its own", "error", err)
+			st.warn("set_model", "could not rewrite the model; request keeps its own", "error", err)
 		} else {
 			p.body, st.body, req.Model = body, body, d.Model
 		}

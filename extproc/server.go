@@ -70,6 +70,8 @@ type Server struct {
 	// writes tracks background stores, so shutdown and tests can wait for
 	// them.
 	writes sync.WaitGroup
+	// warns rate-limits the WARN lines of swallowed failures.
+	warns *logLimiter
 }
 
 // New checks the options and returns a Server.
@@ -105,7 +107,7 @@ func New(o Options) (*Server, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &Server{o: o}, nil
+	return &Server{o: o, warns: newLogLimiter()}, nil
 }
 
 // Process serves one HTTP request's stream: one reply (or, in

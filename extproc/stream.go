@@ -185,7 +185,7 @@ func (st *stream) passThrough(req *extprocv3.ProcessingRequest) []*extprocv3.Pro
 func (st *stream) onRequestHeaders(h *extprocv3.HttpHeaders) []*extprocv3.ProcessingResponse {
 	st.headers = headerMap(h.GetHeaders())
 	if id := st.headers["x-request-id"]; id != "" {
-		st.log = st.log.With("request_id", id)
+		st.log = st.log.With("request_id", clip(id))
 	}
 	ep, ok := st.s.o.Formats.classify(st.headers[":method"], st.headers[":path"])
 	if !ok {
@@ -279,7 +279,7 @@ func (st *stream) finish() {
 		api = st.ep.format.API()
 	}
 	st.s.o.Metrics.request(st.ctx, api, status, route)
-	attrs := []any{"api", api, "cache_status", status, "route", route, "model", st.model, "duration", time.Since(st.started)}
+	attrs := []any{"api", api, "cache_status", status, "route", route, "model", clip(st.model), "duration", time.Since(st.started)}
 	if st.result.Reason != "" {
 		attrs = append(attrs, "reason", st.result.Reason)
 	}
