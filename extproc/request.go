@@ -116,12 +116,15 @@ func (st *stream) applyRoute(ctx context.Context, p plan) plan {
 	return p
 }
 
-// scope hashes the configured credential headers: one tenant's entries are
-// never served to another.
-func (st *stream) scope() string {
+func (st *stream) scope() string { return Scope(st.headers, st.s.o.ScopeHeaders) }
+
+// Scope hashes the values of the credential headers named (lower case) in
+// names: one tenant's entries are never served to another. headers are
+// keyed in lower case.
+func Scope(headers map[string]string, names []string) string {
 	var values []string
-	for _, name := range st.s.o.ScopeHeaders {
-		if v, ok := st.headers[name]; ok {
+	for _, name := range names {
+		if v, ok := headers[name]; ok {
 			values = append(values, name, v)
 		}
 	}

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/semproc/semproc/extproc"
 )
 
 // toolEnv points the tools at a fake OpenAI-compatible embeddings server.
@@ -56,5 +59,43 @@ func TestExplainCommand(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("explain output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+func TestExplainScopeFollowsConfiguredHeaders(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "headers")
+	if err := os.WriteFile(file, []byte("Authorization: Bearer sk-not-a-scope\nX-Tenant-Key: tenant-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, scopeHeaders string
+		want               map[string]string
+		names              string
+	}{
+		{"configured header", "x-tenant-key", map[string]string{"x-tenant-key": "tenant-secret"}, "(from x-tenant-key)"},
+		{"default headers", "", map[string]string{"authorization": "Bearer sk-not-a-scope"}, "(from authorization)"},
+		{"none present", "api-key", nil, "(from no scope header: the anonymous scope)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{}
+			names := []string{"authorization", "x-api-key", "api-key"}
+			if tt.scopeHeaders != "" {
+				env["SEMPROC_CACHE_SCOPE_HEADERS"] = tt.scopeHeaders
+				names = []string{tt.scopeHeaders}
+			}
+			var out strings.Builder
+			if err := run(context.Background(), []string{"explain", "-headers", file, "hello"}, toolEnv(t, env), &out, &out); err != nil {
+				t.Fatalf("explain: %v\n%s", err, out.String())
+			}
+			want := fmt.Sprintf("scope=%.12s… %s", extproc.Scope(tt.want, names), tt.names)
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("output lacks %q:\n%s", want, out.String())
+			}
+			if strings.Contains(out.String(), "secret") || strings.Contains(out.String(), "sk-not") {
+				t.Errorf("output shows a header value:\n%s", out.String())
+			}
+		})
 	}
 }
