@@ -2,6 +2,7 @@ package extproc
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/semproc/semproc/semantic"
 )
@@ -109,4 +114,58 @@ func mustMemory(t testing.TB) *semantic.Memory {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestCutShortStoresNothing covers a client that goes away (Envoy cancels
+// the stream) mid-body or mid-stream, and an answer over the capture
+// limit: the stream ends quietly, nothing is stored, and the log line says
+// how far the request got.
+func TestCutShortStoresNothing(t *testing.T) {
+	gone := status.Error(codes.Canceled, "context canceled")
+	tests := []struct {
+		name       string
+		msgs       []*extprocv3.ProcessingRequest
+		end        error
+		maxCapture int
+		logStatus  string
+	}{
+		{"client gone mid-body", []*extprocv3.ProcessingRequest{
+			reqHeaders("/v1/chat/completions", false), reqBody(`{"model":"m",`, false),
+		}, gone, 0, `"cache_status":"incomplete"`},
+		{"client gone mid-stream", []*extprocv3.ProcessingRequest{
+			reqHeaders("/v1/chat/completions", false), reqBody(`{"model":"m","prompt":"capital of france"}`, true),
+			respHeaders(":status", "200"), respBody(okBody[:10], false),
+		}, gone, 0, `"cache_status":"Miss"`},
+		{"answer over the capture limit", []*extprocv3.ProcessingRequest{
+			reqHeaders("/v1/chat/completions", false), reqBody(`{"model":"m","prompt":"capital of france"}`, true),
+			respHeaders(":status", "200"), respBody(okBody, true),
+		}, nil, 16, `"cache_status":"Miss"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs syncBuffer
+			e := newTestEnv(t, func(o *Options) {
+				o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+				if tt.maxCapture > 0 {
+					o.MaxCapture = tt.maxCapture
+				}
+			})
+			fs := &fakeStream{ctx: context.Background(), in: tt.msgs, end: tt.end}
+			if err := e.srv.Process(fs); err != nil {
+				t.Fatalf("Process: %v", err)
+			}
+			if err := e.srv.WaitForWrites(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if len(fs.out) != len(tt.msgs) {
+				t.Errorf("%d replies to %d messages", len(fs.out), len(tt.msgs))
+			}
+			if e.store.Len() != 0 {
+				t.Errorf("%d entries stored", e.store.Len())
+			}
+			if lines := logs.lines(); len(lines) != 1 || !strings.Contains(lines[0], tt.logStatus) {
+				t.Errorf("log %q, want one line with %s", lines, tt.logStatus)
+			}
+		})
+	}
 }

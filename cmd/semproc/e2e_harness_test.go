@@ -259,7 +259,7 @@ func (f *fakeLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type fakeEmbeddings struct {
 	calls atomic.Int64
 	mu    sync.Mutex
-	mode  string // "", "500", "hang"
+	mode  string // "", "500", "hang", "garbage", "dims" (a vector of the wrong size)
 }
 
 func (f *fakeEmbeddings) setMode(m string) { f.mu.Lock(); f.mode = m; f.mu.Unlock() }
@@ -279,6 +279,10 @@ func (f *fakeEmbeddings) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		<-r.Context().Done()
 		return
+	case "garbage":
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"object":"list","data":[{"embedding":"not a vector"`)
+		return
 	}
 	var req struct {
 		Input string `json:"input"`
@@ -294,6 +298,9 @@ func (f *fakeEmbeddings) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		vec[h.Sum32()%64]++
 	}
 	vec[63] += 0.01
+	if mode == "dims" {
+		vec = vec[:32]
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"object": "list", "model": "fake", "data": []any{map[string]any{"object": "embedding", "index": 0, "embedding": vec}}})
 }
