@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/semproc/semproc/semantic"
 )
@@ -110,5 +111,25 @@ func TestBodiesThatAreNeverCached(t *testing.T) {
 				t.Errorf("%d entries stored", e.store.Len())
 			}
 		})
+	}
+}
+
+// TestLookupTimeoutCoversTheParse gives the whole decision 1ns: the parse
+// of a large body stops at the deadline and the request goes on as a
+// Bypass, never waiting for the lookup.
+func TestLookupTimeoutCoversTheParse(t *testing.T) {
+	parses := 0
+	e := newTestEnv(t, func(o *Options) {
+		o.Formats = Formats{Chat: countingFormat{parses: &parses}}
+		o.LookupTimeout = time.Nanosecond
+	})
+	body := `{"model":"m","prompt":"capital of france","x":[` + strings.Repeat("1,", 20_000) + `1]}`
+	per := e.exchange(t, reqHeaders("/v1/chat/completions", false), reqBody(body, true), respHeaders(":status", "200"))
+	rh := one(t, per[2]).GetResponseHeaders()
+	if got := setHeaders(rh.GetResponse().GetHeaderMutation())["x-cache-status"]; got != "Bypass" {
+		t.Errorf("x-cache-status = %q, want Bypass", got)
+	}
+	if parses != 0 {
+		t.Errorf("the format parsed the body %d times after the deadline", parses)
 	}
 }
