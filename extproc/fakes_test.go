@@ -113,12 +113,18 @@ type fakeStream struct {
 	in   []*extprocv3.ProcessingRequest
 	out  []*extprocv3.ProcessingResponse
 	sent []int // replies sent after each message
+	// end is what Recv returns once in is empty: io.EOF (Envoy closed the
+	// stream) when nil, or the error of a client that went away.
+	end error
 }
 
 func (f *fakeStream) Context() context.Context { return f.ctx }
 
 func (f *fakeStream) Recv() (*extprocv3.ProcessingRequest, error) {
 	if len(f.in) == 0 {
+		if f.end != nil {
+			return nil, f.end
+		}
 		return nil, io.EOF
 	}
 	m := f.in[0]

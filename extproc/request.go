@@ -33,6 +33,17 @@ func (st *stream) decide(ctx context.Context, scope string) plan {
 		// reply carries in the other modes.
 		p.headers, p.clearRoute = p.headers.merge(st.routeHeaders), st.routeClear
 	}
+	cc := parseCacheControl(st.headers["cache-control"])
+	if cc.noStore && !st.routes() {
+		// Nothing would use what a parse finds.
+		st.result = semantic.Result{Status: semantic.StatusBypass, Reason: "request Cache-Control: no-store"}
+		return p
+	}
+	if err := checkBody(ctx, st.body, st.s.o.MaxValues); err != nil {
+		st.log.Debug("request body refused before parsing; passing through", "error", err)
+		st.result = semantic.Result{Status: semantic.StatusBypass, Reason: "body over the parse budget or ambiguous"}
+		return p
+	}
 	req, err := st.ep.format.ParseRequest(st.body, st.s.o.Countback)
 	if err != nil {
 		st.log.Debug("request body not understood; passing through", "error", err)
@@ -53,7 +64,6 @@ func (st *stream) decide(ctx context.Context, scope string) plan {
 	if st.s.o.Cache == nil {
 		return p
 	}
-	cc := parseCacheControl(st.headers["cache-control"])
 	if cc.noStore {
 		st.result = semantic.Result{Status: semantic.StatusBypass, Reason: "request Cache-Control: no-store"}
 		return p
@@ -71,7 +81,7 @@ func (st *stream) decide(ctx context.Context, scope string) plan {
 	switch st.result.Status {
 	case semantic.StatusFailed:
 		st.s.o.Metrics.failure(ctx, "lookup")
-		st.log.Warn("cache lookup failed; going upstream", "error", st.result.Err)
+		st.warn("lookup", "cache lookup failed; going upstream", "error", st.result.Err)
 	case semantic.StatusHit:
 		p.hit = st.hitReply(ctx)
 	}
@@ -90,14 +100,14 @@ func (st *stream) applyRoute(ctx context.Context, p plan) plan {
 	d := st.s.o.Router.Route(ctx, req.API, req.Model, req.RouteText)
 	if d.Err != nil {
 		st.s.o.Metrics.failure(ctx, "route")
-		st.log.Warn("routing fell back", "error", d.Err)
+		st.warn("route", "routing fell back", "error", d.Err)
 	}
 	st.route = d.Target
 	if d.Model != "" && d.Model != req.Model {
 		body, err := st.ep.format.SetModel(st.body, d.Model)
 		if err != nil {
 			st.s.o.Metrics.failure(ctx, "route")
-			st.log.Warn("could not rewrite the model; request keeps its own", "error", err)
+			st.warn("set_model", "could not rewrite the model; request keeps its own", "error", err)
 		} else {
 			p.body, st.body, req.Model = body, body, d.Model
 		}
@@ -113,13 +123,23 @@ func (st *stream) applyRoute(ctx context.Context, p plan) plan {
 // never served to another. It is empty for a request with none of them,
 // unless anonymous requests share one scope (ShareAnonymous).
 func (st *stream) scope() string {
+	if s := Scope(st.headers, st.s.o.ScopeHeaders); s != "" || !st.s.o.ShareAnonymous {
+		return s
+	}
+	return semantic.Scope(nil)
+}
+
+// Scope hashes the values of the credential headers named (lower case) in
+// names: one tenant's entries are never served to another. headers are
+// keyed in lower case. It is empty when none of them was sent.
+func Scope(headers map[string]string, names []string) string {
 	var values []string
-	for _, name := range st.s.o.ScopeHeaders {
-		if v, ok := st.headers[name]; ok {
+	for _, name := range names {
+		if v, ok := headers[name]; ok {
 			values = append(values, name, v)
 		}
 	}
-	if values == nil && !st.s.o.ShareAnonymous {
+	if values == nil {
 		return ""
 	}
 	return semantic.Scope(values)

@@ -91,7 +91,7 @@ func (st *stream) store() {
 		if err := st.s.o.Cache.Store(ctx, result, comp.Record, comp.Tokens, ttl); err != nil {
 			st.s.o.Metrics.stored(ctx, "failed")
 			st.s.o.Metrics.failure(ctx, "store")
-			st.log.Warn("storing the completion failed", "error", err)
+			st.warn("store", "storing the completion failed", "error", err)
 			return
 		}
 		st.s.o.Metrics.stored(ctx, "stored")

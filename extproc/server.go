@@ -52,6 +52,10 @@ type Options struct {
 	// MaxBody is the largest request body parsed; larger ones pass through
 	// (Bypass).
 	MaxBody int
+	// MaxValues bounds the JSON values of a request body semproc parses
+	// (DefaultMaxValues when zero); a body with more is a Bypass, so a
+	// body of many tiny messages cannot cost seconds and hundreds of MiB.
+	MaxValues int
 	// MaxCapture is the largest response body captured for storing.
 	MaxCapture int
 	// LookupTimeout bounds the routing and cache work of one request, so
@@ -64,6 +68,10 @@ type Options struct {
 	Metrics      *Metrics
 }
 
+// DefaultMaxValues is the parse budget when Options.MaxValues is zero: far
+// above any conversation, far below what a hostile 16 MiB body holds.
+const DefaultMaxValues = 100_000
+
 // Server is the ExternalProcessor gRPC service.
 type Server struct {
 	extprocv3.UnimplementedExternalProcessorServer
@@ -71,6 +79,8 @@ type Server struct {
 	// writes tracks background stores, so shutdown and tests can wait for
 	// them.
 	writes sync.WaitGroup
+	// warns rate-limits the WARN lines of swallowed failures.
+	warns *logLimiter
 }
 
 // New checks the options and returns a Server.
@@ -88,6 +98,12 @@ func New(o Options) (*Server, error) {
 	if o.LookupTimeout <= 0 || o.StoreTimeout <= 0 {
 		errs = append(errs, errors.New("extproc: LookupTimeout and StoreTimeout must be positive"))
 	}
+	if o.MaxValues == 0 {
+		o.MaxValues = DefaultMaxValues
+	}
+	if o.MaxValues < 0 {
+		errs = append(errs, errors.New("extproc: MaxValues must not be negative"))
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -100,12 +116,14 @@ func New(o Options) (*Server, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &Server{o: o}, nil
+	return &Server{o: o, warns: newLogLimiter()}, nil
 }
 
 // Process serves one HTTP request's stream: one reply (or, in
 // FULL_DUPLEX_STREAMED, the replies the state machine decides) per message,
-// in order. A client that goes away ends it quietly.
+// in order. A client that goes away ends it quietly. An immediate response
+// ends the stream: Envoy sends nothing more after it, and nothing may be
+// answered after it.
 func (s *Server) Process(srv extprocv3.ExternalProcessor_ProcessServer) error {
 	st := newStream(srv.Context(), s)
 	defer st.finish()
@@ -123,6 +141,9 @@ func (s *Server) Process(srv extprocv3.ExternalProcessor_ProcessServer) error {
 					return nil
 				}
 				return fmt.Errorf("send: %w", err)
+			}
+			if resp.GetImmediateResponse() != nil {
+				return nil
 			}
 		}
 	}

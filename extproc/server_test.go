@@ -55,10 +55,7 @@ type testEnv struct {
 
 func newTestEnv(t testing.TB, mut func(*Options)) *testEnv {
 	t.Helper()
-	store, err := semantic.NewMemory(semantic.MemoryOptions{Namespace: "memory:test:32", MaxEntries: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := mustMemory(t)
 	cache, err := semantic.NewCache(semantic.CacheOptions{Embedder: wordEmbedder{}, Store: store, Threshold: 0.2, TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)

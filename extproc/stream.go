@@ -35,7 +35,9 @@ type stream struct {
 	started time.Time
 	phase   phase
 
-	// The body modes Envoy announced in protocol_config.
+	// The body modes Envoy announced in protocol_config, read from the
+	// first message (configured).
+	configured                                     bool
 	requestDuplex, responseDuplex, requestBuffered bool
 	// routeHeaders go in the request headers reply, whenever it is sent:
 	// the client's routing header removed (and, in always mode, the
@@ -86,10 +88,46 @@ func (st *stream) handleSafely(req *extprocv3.ProcessingRequest) (out []*extproc
 }
 
 func (st *stream) handle(req *extprocv3.ProcessingRequest) []*extprocv3.ProcessingResponse {
+	if !st.configured {
+		// protocol_config comes in the first message, whichever it is (with
+		// request headers SKIP, a body or the response headers).
+		pc := req.GetProtocolConfig()
+		st.requestDuplex = pc.GetRequestBodyMode() == filterv3.ProcessingMode_FULL_DUPLEX_STREAMED
+		st.responseDuplex = pc.GetResponseBodyMode() == filterv3.ProcessingMode_FULL_DUPLEX_STREAMED
+		st.requestBuffered = pc.GetRequestBodyMode() == filterv3.ProcessingMode_BUFFERED
+		st.configured = true
+	}
+	var out []*extprocv3.ProcessingResponse
+	switch req.Request.(type) {
+	case *extprocv3.ProcessingRequest_RequestBody, *extprocv3.ProcessingRequest_RequestTrailers:
+	default:
+		if st.heldHeaders {
+			// The request body will not end: let the request go on as it
+			// came before answering anything else.
+			out = st.releaseHeld()
+			st.phase = phasePassThrough
+		}
+	}
+	return append(out, st.handleMessage(req)...)
+}
+
+// releaseHeld answers a FULL_DUPLEX_STREAMED request's held headers (the
+// client's routing header still removed) and forwards the body held so
+// far, unchanged.
+func (st *stream) releaseHeld() []*extprocv3.ProcessingResponse {
+	out := []*extprocv3.ProcessingResponse{requestHeadersReply(common(st.routeHeaders, st.routeClear), nil)}
+	if len(st.body) > 0 {
+		out = append(out, streamedBody(st.body, false, true)...)
+	}
+	st.body, st.heldHeaders = nil, false
+	return out
+}
+
+func (st *stream) handleMessage(req *extprocv3.ProcessingRequest) []*extprocv3.ProcessingResponse {
 	switch m := req.Request.(type) {
 	case *extprocv3.ProcessingRequest_RequestHeaders:
 		if st.phase == phaseRequestHeaders {
-			return st.onRequestHeaders(req.GetProtocolConfig(), m.RequestHeaders)
+			return st.onRequestHeaders(m.RequestHeaders)
 		}
 	case *extprocv3.ProcessingRequest_RequestBody:
 		if st.phase == phaseRequestBody {
@@ -136,9 +174,7 @@ func (st *stream) passThrough(req *extprocv3.ProcessingRequest) []*extprocv3.Pro
 	case *extprocv3.ProcessingRequest_RequestTrailers:
 		var out []*extprocv3.ProcessingResponse
 		if st.heldHeaders {
-			out = append(out, requestHeadersReply(common(st.routeHeaders, st.routeClear), nil))
-			out = append(out, streamedBody(st.body, false, true)...)
-			st.body, st.heldHeaders = nil, false
+			out = st.releaseHeld()
 		}
 		return append(out, trailersReply(true))
 	case *extprocv3.ProcessingRequest_ResponseHeaders:
@@ -153,10 +189,7 @@ func (st *stream) passThrough(req *extprocv3.ProcessingRequest) []*extprocv3.Pro
 	}
 }
 
-func (st *stream) onRequestHeaders(pc *extprocv3.ProtocolConfiguration, h *extprocv3.HttpHeaders) []*extprocv3.ProcessingResponse {
-	st.requestDuplex = pc.GetRequestBodyMode() == filterv3.ProcessingMode_FULL_DUPLEX_STREAMED
-	st.responseDuplex = pc.GetResponseBodyMode() == filterv3.ProcessingMode_FULL_DUPLEX_STREAMED
-	st.requestBuffered = pc.GetRequestBodyMode() == filterv3.ProcessingMode_BUFFERED
+func (st *stream) onRequestHeaders(h *extprocv3.HttpHeaders) []*extprocv3.ProcessingResponse {
 	ep, ok := st.s.o.Formats.classify(requestLine(h.GetHeaders()))
 	st.routeHeaders, st.routeClear = st.clientRouteHeaders(ep, h.GetHeaders())
 	if !ok {
@@ -165,7 +198,7 @@ func (st *stream) onRequestHeaders(pc *extprocv3.ProtocolConfiguration, h *extpr
 	}
 	st.headers = headerMap(h.GetHeaders())
 	if id := st.headers["x-request-id"]; id != "" {
-		st.log = st.log.With("request_id", id)
+		st.log = st.log.With("request_id", clip(id))
 	}
 	st.ep, st.handled = ep, true
 	reply := requestHeadersReply(common(st.routeHeaders, st.routeClear), nil)
@@ -284,7 +317,7 @@ func (st *stream) finish() {
 		api = st.ep.format.API()
 	}
 	st.s.o.Metrics.request(st.ctx, api, status, route)
-	attrs := []any{"api", api, "cache_status", status, "route", route, "model", st.model, "duration", time.Since(st.started)}
+	attrs := []any{"api", api, "cache_status", status, "route", route, "model", clip(st.model), "duration", time.Since(st.started)}
 	if st.result.Reason != "" {
 		attrs = append(attrs, "reason", st.result.Reason)
 	}

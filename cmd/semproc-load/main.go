@@ -15,6 +15,9 @@
 //
 //	semproc-load -serve-embeddings 127.0.0.1:50600 -dims 1536 &
 //	semproc-load -addr 127.0.0.1:50551 -floor -c 64 -d 10s
+//
+// -soak runs a mixed load instead and samples semproc's RSS and goroutines
+// (soak.go); -hostile N sends bodies of N tiny messages (hostile.go).
 package main
 
 import (
@@ -64,9 +67,15 @@ func main() {
 	serveEmbeddings := flag.String("serve-embeddings", "", "serve a zero-work OpenAI embeddings API on this address instead of sending load")
 	dims := flag.Int("dims", 1536, "vector size -serve-embeddings returns")
 	serveFloor := flag.String("serve-floor", "", "serve the pass-through floor on this address instead of sending load (-floor starts it)")
+	soak, hostile := soakFlags(), hostileFlags()
 	flag.Parse()
 	var err error
 	switch {
+	case *hostile > 0:
+		err = runHostile(o.addr, *hostile, o.conc, os.Stdout)
+	case soak.enabled:
+		soak.addr, soak.conc, soak.duration = o.addr, o.conc, o.duration
+		err = runSoak(*soak, os.Stdout)
 	case *serveEmbeddings != "":
 		err = serveEmbeddingsAPI(*serveEmbeddings, *dims)
 	case *serveFloor != "":

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +74,63 @@ func TestConfigRejectsNegativeBoundPerScope(t *testing.T) {
 	}
 	if o, err := redisOptions(c, 4, slog.New(slog.DiscardHandler)); err != nil || o.MaxEntriesPerScope != 500 {
 		t.Errorf("redis options bound %d (%v), want 500", o.MaxEntriesPerScope, err)
+	}
+}
+
+func TestConfigReportsEveryErrorOnItsOwnLine(t *testing.T) {
+	env := map[string]string{
+		"SEMPROC_CACHE_DISTANCE_THRESHOLD": "abc",
+		"SEMPROC_VECTORDB":                 "nope",
+		"SEMPROC_CACHE_TTL":                "an hour",
+		"SEMPROC_MAX_REQUEST_BYTES":        "100",
+		"SEMPROC_REDIS_PASSWORD":           "hunter2",
+		"SEMPROC_REDIS_PASSWORD_FILE":      "/run/secrets/redis",
+		"SEMPROC_CACHE_ENABLED":            "maybe",
+		"SEMPROC_LOOKUP_TIMEOUT":           "0s",
+	}
+	_, err := loadConfig(envOf(env))
+	var ce *configError
+	if !errors.As(err, &ce) {
+		t.Fatalf("want a configError, got %v", err)
+	}
+	lines := strings.Split(strings.TrimPrefix(err.Error(), "invalid configuration:\n"), "\n")
+	want := []string{
+		`SEMPROC_CACHE_DISTANCE_THRESHOLD="abc": allowed: a number`,
+		`SEMPROC_VECTORDB="nope": allowed: memory, redis`,
+		`SEMPROC_CACHE_TTL="an hour": allowed: a duration (250ms, 1h)`,
+		`SEMPROC_MAX_REQUEST_BYTES="100": allowed: a whole number of at least 1024`,
+		`SEMPROC_REDIS_PASSWORD_FILE="/run/secrets/redis": conflicts with SEMPROC_REDIS_PASSWORD: set only one`,
+		`SEMPROC_CACHE_ENABLED="maybe": allowed: true or false`,
+		`SEMPROC_LOOKUP_TIMEOUT="0s": allowed: a positive duration (250ms, 1h)`,
+	}
+	for _, w := range want {
+		if !slices.Contains(lines, w) {
+			t.Errorf("no line %s in:\n%v", w, err)
+		}
+	}
+	if len(lines) != len(want) {
+		t.Errorf("%d lines, want one per bad variable (%d):\n%v", len(lines), len(want), err)
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("the message shows a secret:\n%v", err)
+	}
+	if err := run(context.Background(), nil, envOf(env), io.Discard, io.Discard); !errors.As(err, &ce) {
+		t.Errorf("run: %v, want a configError (exit status 2)", err)
+	}
+}
+
+func TestMaskSecret(t *testing.T) {
+	for _, tt := range []struct{ name, value, want string }{
+		{"SEMPROC_EMBEDDINGS_API_KEY", "sk-123", "****"},
+		{"SEMPROC_REDIS_PASSWORD", "hunter2", "****"},
+		{"SEMPROC_ADMIN_TOKEN", "t", "****"},
+		{"SEMPROC_REDIS_URL", "redis://app:hunter2@redis:6379/0", "redis://app:xxxxx@redis:6379/0"},
+		{"SEMPROC_REDIS_URL", "redis://ap p:hunter2@redis:6379/%zz", "****"},
+		{"SEMPROC_VECTORDB", "nope", "nope"},
+	} {
+		if got := maskSecret(tt.name, tt.value); got != tt.want {
+			t.Errorf("maskSecret(%s, %q) = %q, want %q", tt.name, tt.value, got, tt.want)
+		}
 	}
 }
 

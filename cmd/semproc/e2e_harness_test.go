@@ -267,7 +267,7 @@ func (f *fakeLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type fakeEmbeddings struct {
 	calls atomic.Int64
 	mu    sync.Mutex
-	mode  string // "", "500", "hang", "zero" (all-zero vectors), "3d" (3 dimensions)
+	mode  string // "", "500", "hang", "garbage", "zero" (all-zero vectors), "3d" (3 dimensions), "dims" (a vector of the wrong size)
 }
 
 func (f *fakeEmbeddings) setMode(m string) { f.mu.Lock(); f.mode = m; f.mu.Unlock() }
@@ -286,6 +286,10 @@ func (f *fakeEmbeddings) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// context) only once the body has been read.
 		_, _ = io.Copy(io.Discard, r.Body)
 		<-r.Context().Done()
+		return
+	case "garbage":
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"object":"list","data":[{"embedding":"not a vector"`)
 		return
 	}
 	var req struct {
@@ -307,6 +311,8 @@ func (f *fakeEmbeddings) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		clear(vec)
 	case "3d":
 		vec = []float64{1, 2, 3}
+	case "dims":
+		vec = vec[:32]
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"object": "list", "model": "fake", "data": []any{map[string]any{"object": "embedding", "index": 0, "embedding": vec}}})

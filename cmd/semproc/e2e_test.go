@@ -184,7 +184,7 @@ func TestE2ENothingStoredFromBadAnswers(t *testing.T) {
 }
 
 func TestE2EEmbeddingsDownFailsOpen(t *testing.T) {
-	for _, mode := range []string{"500", "hang"} {
+	for _, mode := range []string{"500", "hang", "garbage", "dims"} {
 		t.Run(mode, func(t *testing.T) {
 			e := startE2E(t, nil)
 			e.embed.setMode(mode)
@@ -201,6 +201,15 @@ func TestE2EEmbeddingsDownFailsOpen(t *testing.T) {
 			}
 			if n := e.metric(t, "semproc_failures_total", `stage="lookup"`); n < 1 {
 				t.Error("the failure was not counted")
+			}
+			// Nothing was stored: the provider back, the same prompt is
+			// still a miss that goes upstream.
+			e.embed.setMode("")
+			if _, err := c.Chat.Completions.New(ctx, userPrompt("m", "", "Is the sky blue?"), option.WithResponseInto(&resp)); err != nil {
+				t.Fatal(err)
+			}
+			if got := resp.Header.Get("X-Cache-Status"); got != "Miss" || e.upstream.calls.Load() != 2 {
+				t.Errorf("after recovery: status %q, upstream calls %d; want a Miss that went upstream", got, e.upstream.calls.Load())
 			}
 		})
 	}

@@ -27,7 +27,7 @@ func explainCmd(ctx context.Context, args []string, getenv func(string) string, 
 	system := fs.String("system", "", "a system prompt")
 	api := fs.String("api", "openai", "openai or anthropic")
 	bodyFile := fs.String("body", "", "a whole request body (JSON file) instead of PROMPT")
-	scope := fs.String("authorization", "", "the Authorization header value, for the tenant scope")
+	headersFile := fs.String("headers", "", "a file of the request's headers, one 'Name: value' a line, for the tenant scope (SEMPROC_CACHE_SCOPE_HEADERS); /dev/stdin reads them from standard input, so no secret is on the command line")
 	against := fs.String("against", "", "a stored prompt: print its distance to PROMPT and the cache verifier's verdict on serving its answer")
 	if err := fs.Parse(args); err != nil {
 		return &configError{err}
@@ -69,11 +69,12 @@ func explainCmd(ctx context.Context, args []string, getenv func(string) string, 
 	} else {
 		fmt.Fprintln(w, "routing\toff (no SEMPROC_ROUTES / SEMPROC_ROUTES_FILE)")
 	}
-	var scopeValues []string
-	if *scope != "" {
-		scopeValues = []string{"authorization", *scope}
+	headers, err := readHeaders(*headersFile)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(w, "partition\tmodel=%q api=%s scope=%.12s… fingerprint=%.12s…\n", req.Model, req.API, semantic.Scope(scopeValues), req.Fingerprint)
+	scope := extproc.Scope(headers, cfg.CacheScopeHeaders)
+	fmt.Fprintf(w, "partition\tmodel=%q api=%s scope=%.12s… (from %s) fingerprint=%.12s…\n", req.Model, req.API, scope, scopeNames(headers, cfg.CacheScopeHeaders), req.Fingerprint)
 	if c.cache == nil {
 		fmt.Fprintln(w, "cache\toff (SEMPROC_CACHE_ENABLED=false)")
 		return nil
@@ -84,7 +85,17 @@ func explainCmd(ctx context.Context, args []string, getenv func(string) string, 
 	if *against != "" {
 		return explainPair(ctx, w, c, cfg, req.Window, *against)
 	}
-	r := c.cache.Get(ctx, semantic.Lookup{Request: req, Scope: semantic.Scope(scopeValues)})
+	if scope == "" {
+		if cfg.CacheAnonymous != "shared" {
+			fmt.Fprintln(w, "cache\tBypass: none of the scope headers (SEMPROC_CACHE_SCOPE_HEADERS) was given, and SEMPROC_CACHE_ANONYMOUS=bypass")
+			return nil
+		}
+		scope = semantic.Scope(nil)
+	}
+	if cfg.VectorDB == "memory" {
+		fmt.Fprintln(w, "store\tmemory: this command's own, empty store; a running server's entries live in its process (use SEMPROC_VECTORDB=redis to query shared entries)")
+	}
+	r := c.cache.Get(ctx, semantic.Lookup{Request: req, Scope: scope})
 	for _, cand := range r.Candidates {
 		fmt.Fprintf(w, "candidate\t%s distance=%s %s\n", cand.Key, semantic.FormatDistance(cand.Distance, false), cand.Verdict.Reason)
 	}
@@ -101,6 +112,45 @@ func explainCmd(ctx context.Context, args []string, getenv func(string) string, 
 }
 
 var _ extproc.Router = (*semantic.Router)(nil)
+
+// readHeaders reads "Name: value" lines, names lower-cased, as Envoy
+// presents a request's headers; an empty path is no headers.
+func readHeaders(path string) (map[string]string, error) {
+	headers := map[string]string{}
+	if path == "" {
+		return headers, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &configError{fmt.Errorf("-headers: %w", err)}
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			return nil, &configError{fmt.Errorf("-headers: line %d is not 'Name: value'", i+1)}
+		}
+		headers[strings.ToLower(strings.TrimSpace(name))] = strings.TrimSpace(value)
+	}
+	return headers, nil
+}
+
+// scopeNames says which configured scope headers the request carries, by
+// name only: their values are secrets.
+func scopeNames(headers map[string]string, names []string) string {
+	var found []string
+	for _, n := range names {
+		if _, ok := headers[n]; ok {
+			found = append(found, n)
+		}
+	}
+	if len(found) == 0 {
+		return "no scope header: the anonymous scope"
+	}
+	return strings.Join(found, ", ")
+}
 
 // buildForTool wires the server's parts for a one-shot command: no
 // telemetry export, no logs.

@@ -51,7 +51,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, up
 	}
 	o := extproc.Options{
 		Formats: c.formats, Cache: c.cache, ScopeHeaders: cfg.CacheScopeHeaders, ModelHeader: cfg.RoutingModelHeader,
-		Countback: cfg.CacheMessageCountback, MaxBody: cfg.MaxRequestBytes, MaxCapture: cfg.MaxResponseBytes,
+		Countback: cfg.CacheMessageCountback, MaxBody: cfg.MaxRequestBytes, MaxValues: cfg.MaxRequestValues, MaxCapture: cfg.MaxResponseBytes,
 		LookupTimeout: cfg.LookupTimeout, StoreTimeout: cfg.StoreTimeout, ShareAnonymous: cfg.CacheAnonymous == "shared",
 		Logger: log, Tracer: tel.tracer, Metrics: metrics,
 	}

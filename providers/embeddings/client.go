@@ -21,6 +21,25 @@ import (
 	"github.com/semproc/semproc/semantic"
 )
 
+// DefaultMaxConns is the keep-alive pool of a client when Options.MaxConns
+// is zero: Go's default keeps 2 idle connections per host, so 64 calls at
+// once would leave 62 connections to close (TIME_WAIT) and reopen.
+const DefaultMaxConns = 64
+
+// newTransport is one client's own transport: Go's defaults (proxy from
+// the environment, HTTP/2, dial and TLS timeouts) with the idle pool sized
+// for concurrent calls to one host.
+func newTransport(maxConns int) *http.Transport {
+	if maxConns == 0 {
+		maxConns = DefaultMaxConns
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = maxConns
+	t.MaxIdleConnsPerHost = maxConns
+	t.IdleConnTimeout = 90 * time.Second
+	return t
+}
+
 // DefaultTimeout bounds a call when Options.Timeout is zero
 // (SEMPROC_EMBEDDINGS_TIMEOUT's default).
 const DefaultTimeout = 2 * time.Second
@@ -52,27 +71,38 @@ type Options struct {
 	Dimensions int
 	// Timeout bounds each call, connection and body included.
 	Timeout time.Duration
-	// HTTPClient defaults to a client of its own on http.DefaultTransport.
+	// HTTPClient defaults to a client of its own with a keep-alive pool of
+	// MaxConns connections (see newTransport).
 	HTTPClient *http.Client
+	// MaxConns sizes the default client's pool of idle connections: as many
+	// as calls run at once, so a busy proxy does not open (and TLS-handshake)
+	// a connection per call. DefaultMaxConns when zero.
+	MaxConns int
 	// MaxInputChars, when set, is the longest text (in characters) the
 	// model reads whole. Longer windows are then served by the cache's exact
 	// layer only, since the provider would truncate or refuse them.
 	MaxInputChars int
 }
 
-// StatusError is a non-2xx answer from the provider.
+// StatusError is a non-2xx answer from the provider. Its Error text holds
+// only what semproc can vouch for: the status and the provider's error code.
 type StatusError struct {
 	Provider   string
 	StatusCode int
+	// Code is the provider's machine-readable error code or type
+	// ("rate_limit_exceeded"), when it sent one.
+	Code string
 	// Message is the provider's error message, or a short excerpt of the
-	// body when it has none; the API key is never in it.
+	// body when it has none; the API key is never in it. It is left out of
+	// Error: providers echo their input in errors, and the input is a
+	// prompt, which must not reach logs or /readyz.
 	Message string
 }
 
 func (e *StatusError) Error() string {
 	s := fmt.Sprintf("%s embeddings: HTTP %d %s", e.Provider, e.StatusCode, http.StatusText(e.StatusCode))
-	if e.Message != "" {
-		s += ": " + e.Message
+	if e.Code != "" {
+		s += " (" + e.Code + ")"
 	}
 	return s
 }
@@ -98,6 +128,9 @@ func newClient(provider, endpoint string, header http.Header, o Options) (*clien
 	if o.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout must not be negative, got %s", o.Timeout))
 	}
+	if o.MaxConns < 0 {
+		errs = append(errs, fmt.Errorf("max conns must not be negative, got %d", o.MaxConns))
+	}
 	if o.MaxInputChars < 0 {
 		errs = append(errs, fmt.Errorf("max input chars must not be negative, got %d", o.MaxInputChars))
 	}
@@ -114,7 +147,7 @@ func newClient(provider, endpoint string, header http.Header, o Options) (*clien
 		maxChars: o.MaxInputChars,
 	}
 	if c.http == nil {
-		c.http = &http.Client{}
+		c.http = &http.Client{Transport: newTransport(o.MaxConns)}
 	}
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
@@ -174,7 +207,7 @@ func (c *client) post(ctx context.Context, body any) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// A failed read still leaves the status, which says the most.
-		return nil, &StatusError{Provider: c.provider, StatusCode: resp.StatusCode, Message: c.redact(errorMessage(data))}
+		return nil, &StatusError{Provider: c.provider, StatusCode: resp.StatusCode, Code: errorCode(data), Message: c.redact(errorMessage(data))}
 	}
 	if err != nil {
 		return nil, c.transportErr(ctx, err)

@@ -26,7 +26,7 @@ func decodeOpenAI(data []byte) ([]float32, error) {
 	}
 	// Some compatible servers answer 200 with an error object.
 	if len(r.Data) == 0 && hasError(r.Error) {
-		return nil, fmt.Errorf("error in response: %s", errorMessage(data))
+		return nil, fmt.Errorf("error in response%s", codeSuffix(errorCode(data)))
 	}
 	if len(r.Data) != 1 {
 		return nil, fmt.Errorf("malformed response: want 1 embedding, got %d", len(r.Data))
@@ -48,7 +48,7 @@ func decodeOllama(data []byte) ([]float32, error) {
 		return nil, fmt.Errorf("malformed response: %w", err)
 	}
 	if len(r.Embeddings) == 0 && hasError(r.Error) {
-		return nil, fmt.Errorf("error in response: %s", errorMessage(data))
+		return nil, fmt.Errorf("error in response%s", codeSuffix(errorCode(data)))
 	}
 	if len(r.Embeddings) != 1 {
 		return nil, fmt.Errorf("malformed response: want 1 embedding, got %d", len(r.Embeddings))
@@ -61,6 +61,46 @@ func decodeOllama(data []byte) ([]float32, error) {
 
 func hasError(raw json.RawMessage) bool {
 	return len(raw) > 0 && string(raw) != "null"
+}
+
+// errorCode picks the machine part of an error body, which never echoes
+// the input: OpenAI's and Azure's {"error":{"code":…,"type":…}}. Anything
+// that does not look like an identifier is dropped.
+func errorCode(data []byte) string {
+	var r struct {
+		Error struct {
+			Code any    `json:"code"`
+			Type string `json:"type"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(data, &r) != nil {
+		return ""
+	}
+	for _, c := range []any{r.Error.Code, r.Error.Type} {
+		if s, ok := c.(string); ok && identifier(s) {
+			return s
+		}
+	}
+	return ""
+}
+
+func identifier(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func codeSuffix(code string) string {
+	if code == "" {
+		return ""
+	}
+	return " (" + code + ")"
 }
 
 // errorMessage picks the human part of an error body: OpenAI and Azure send

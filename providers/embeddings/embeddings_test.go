@@ -3,9 +3,14 @@ package embeddings
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,6 +105,7 @@ func TestStatusErrors(t *testing.T) {
 		{http.StatusUnauthorized, "Incorrect API key provided: " + testKey + ". You can find your API key at https://platform.openai.com/account/api-keys."},
 		{http.StatusTooManyRequests, "Rate limit reached for requests"},
 		{http.StatusInternalServerError, "The server had an error while processing your request."},
+		{http.StatusBadRequest, "Invalid input: 'hello' contains a token the model refuses"},
 	}
 	for _, p := range providers() {
 		for _, c := range cases {
@@ -119,6 +125,11 @@ func TestStatusErrors(t *testing.T) {
 				}
 				if strings.Contains(err.Error(), testKey) {
 					t.Errorf("error %q contains the API key", err)
+				}
+				// Logs and /readyz print Error: never the provider's text,
+				// which may echo the prompt.
+				if strings.Contains(err.Error(), "hello") || strings.Contains(err.Error(), c.msg[:12]) {
+					t.Errorf("error %q carries the provider's text", err)
 				}
 				// The provider's message, key removed, not the JSON around it.
 				if want := strings.ReplaceAll(c.msg, testKey, "[redacted]"); se.Message != want {
@@ -222,16 +233,18 @@ func TestMalformedResponses(t *testing.T) {
 		{"two embeddings", `{"data":[{"embedding":[1]},{"embedding":[2]}]}`, "want 1 embedding, got 2"},
 		{"empty embedding", `{"data":[{"embedding":[]}]}`, "empty embedding"},
 		{"base64", `{"data":[{"embedding":"AACAPw=="}]}`, "malformed response"},
-		{"error in 200", `{"error":{"message":"model overloaded"}}`, "model overloaded"},
-		{"error in 200 with the key", `{"error":{"message":"bad key sk-test"}}`, "bad key [redacted]"},
+		{"error in 200", `{"error":{"message":"model overloaded","type":"server_error"}}`, "error in response (server_error)"},
+		{"error in 200 with the key", `{"error":{"message":"bad key sk-test"}}`, "error in response"},
+		{"error in 200 echoing the input", `{"error":{"message":"cannot embed 'hello'","code":"invalid_input"}}`, "error in response (invalid_input)"},
+		{"error code that is not an identifier", `{"error":{"message":"x","code":"'hello' is bad"}}`, "error in response"},
 	}
 	ollama := []struct{ name, body, want string }{
 		{"not json", `nope`, "malformed response"},
 		{"no embeddings", `{"model":"m","embeddings":[]}`, "want 1 embedding, got 0"},
 		{"flat vector", `{"embeddings":[0.1,0.2]}`, "malformed response"},
 		{"empty embedding", `{"embeddings":[[]]}`, "empty embedding"},
-		{"error in 200", `{"error":"model not loaded"}`, "model not loaded"},
-		{"error in 200 with the key", `{"error":"bad key sk-test"}`, "bad key [redacted]"},
+		{"error in 200", `{"error":"model not loaded"}`, "error in response"},
+		{"error in 200 echoing the input", `{"error":"cannot embed 'hello'"}`, "error in response"},
 	}
 	for _, p := range providers() {
 		cases := openAI
@@ -249,8 +262,8 @@ func TestMalformedResponses(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), c.want) {
 					t.Fatalf("got %v, %v; want an error containing %q", vec, err, c.want)
 				}
-				if strings.Contains(err.Error(), testKey) {
-					t.Errorf("error %q contains the API key", err)
+				if strings.Contains(err.Error(), testKey) || strings.Contains(err.Error(), "hello") {
+					t.Errorf("error %q contains the API key or the input", err)
 				}
 				if d := e.Dimensions(); d != 0 {
 					t.Errorf("a bad answer taught Dimensions %d", d)
@@ -352,5 +365,60 @@ func TestAzureAPIVersion(t *testing.T) {
 		if r.path != "/openai/deployments/d/embeddings" || r.query != c.want {
 			t.Errorf("%s (version %q): request to %s?%s, want …?%s", c.url, c.version, r.path, r.query, c.want)
 		}
+	}
+}
+
+// TestConcurrentCallsReuseConnections runs three rounds of 64 calls at
+// once: the keep-alive pool must carry the later rounds, where Go's default
+// transport (2 idle connections per host) opens one connection per call.
+func TestConcurrentCallsReuseConnections(t *testing.T) {
+	body := `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2]}]}`
+	var opened atomic.Int64
+	release := make(chan struct{})
+	var inFlight sync.WaitGroup
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		inFlight.Done()
+		<-release // hold every call of a round open at once
+		_, _ = io.WriteString(w, body)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	e, err := NewOpenAI(Options{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const calls = 64
+	for range 3 {
+		inFlight.Add(calls)
+		var wg sync.WaitGroup
+		errs := make(chan error, calls)
+		for range calls {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := e.Embed(context.Background(), "hello")
+				errs <- err
+			}()
+		}
+		inFlight.Wait()
+		for range calls {
+			release <- struct{}{}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := opened.Load(); n > calls {
+		t.Errorf("%d connections for 3 rounds of %d concurrent calls, want at most %d", n, calls, calls)
 	}
 }
