@@ -83,10 +83,7 @@ func TestMemoryAdmin(t *testing.T) {
 		m := fill(t)
 		a1, a2 := EntryBytes(Entry{ID: "a1", Vector: unit(0)}), EntryBytes(Entry{ID: "a2"})
 		b1 := EntryBytes(Entry{ID: "b1", Vector: unit(1)})
-		want := Stats{Namespace: "memory:words:64", Entries: 3, Bytes: a1 + a2 + b1}
-		for _, ms := range []ModelStats{{a.Model, 2, a1 + a2}, {b.Model, 1, b1}} {
-			want.Models = append(want.Models, ms)
-		}
+		want := Stats{Namespace: "memory:words:64", Entries: 3, Bytes: a1 + a2 + b1, Models: []ModelStats{{a.Model, 2, a1 + a2}, {b.Model, 1, b1}}}
 		if want.Models[0].Model > want.Models[1].Model {
 			want.Models[0], want.Models[1] = want.Models[1], want.Models[0]
 		}

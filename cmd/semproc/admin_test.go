@@ -1,0 +1,133 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/semproc/semproc/semantic"
+)
+
+const adminToken = "test-admin-token"
+
+// adminCall sends one cache administration request with the token given
+// ("" for none) and returns the status and body.
+func (e *e2e) adminCall(t *testing.T, method, path, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+e.admin+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestE2EAdminDeletesAWrongAnswer(t *testing.T) {
+	e := startE2E(t, map[string]string{"SEMPROC_ADMIN_TOKEN": adminToken})
+	c := e.client("sk-tenant-a")
+	prompt := userPrompt("gpt-4o-mini", "", "What is the capital of France?")
+	ask(t, c, prompt)
+	e.waitStored(t, 1)
+	_, h := ask(t, c, prompt)
+	key := h.Get("X-Cache-Key")
+	if h.Get("X-Cache-Status") != "Hit" || key == "" {
+		t.Fatalf("repeat: status %q key %q, want a Hit", h.Get("X-Cache-Status"), key)
+	}
+
+	if code, _ := e.adminCall(t, http.MethodDelete, "/cache/"+url.PathEscape(key), adminToken); code != http.StatusNoContent {
+		t.Fatalf("DELETE the entry: %d, want 204", code)
+	}
+	if code, _ := e.adminCall(t, http.MethodDelete, "/cache/"+url.PathEscape(key), adminToken); code != http.StatusNotFound {
+		t.Errorf("DELETE it again: %d, want 404", code)
+	}
+	if _, h := ask(t, c, prompt); h.Get("X-Cache-Status") != "Miss" || e.upstream.calls.Load() != 2 {
+		t.Fatalf("after the delete: %q with %d upstream calls, want a Miss that goes upstream", h.Get("X-Cache-Status"), e.upstream.calls.Load())
+	}
+	e.waitStored(t, 2)
+	ask(t, c, userPrompt("gpt-4o", "", "How do volcanoes erupt?"))
+	e.waitStored(t, 3)
+
+	code, body := e.adminCall(t, http.MethodGet, "/cache/stats", adminToken)
+	var st semantic.Stats
+	if err := json.Unmarshal([]byte(body), &st); code != http.StatusOK || err != nil {
+		t.Fatalf("stats: %d %q (%v)", code, body, err)
+	}
+	models := map[string]int{}
+	for _, m := range st.Models {
+		models[m.Model] = m.Entries
+	}
+	if st.Namespace != "memory:text-embedding-3-small:64" || st.Entries != 2 || st.Bytes <= 0 ||
+		models[semantic.ModelTag("gpt-4o-mini")] != 1 || models[semantic.ModelTag("gpt-4o")] != 1 {
+		t.Errorf("stats = %s", body)
+	}
+
+	for _, tt := range []struct {
+		query string
+		code  int
+		body  string
+	}{
+		{"", http.StatusBadRequest, "exactly one of"},
+		{"?model=gpt-4o&all=true", http.StatusBadRequest, "exactly one of"},
+		{"?all=yes", http.StatusBadRequest, "exactly one of"},
+		{"?model_hash=zz", http.StatusBadRequest, "64 hex digits"},
+		{"?model=gpt-4o-mini", http.StatusOK, `{"deleted":1}`},
+		{"?model=gpt-4o-mini", http.StatusOK, `{"deleted":0}`},
+		{"?model_hash=" + strings.ToUpper(semantic.ModelTag("gpt-4o")), http.StatusOK, `{"deleted":1}`},
+		{"?all=true", http.StatusOK, `{"deleted":0}`},
+	} {
+		if code, body := e.adminCall(t, http.MethodDelete, "/cache"+tt.query, adminToken); code != tt.code || !strings.Contains(body, tt.body) {
+			t.Errorf("DELETE /cache%s: %d %q, want %d %q", tt.query, code, body, tt.code, tt.body)
+		}
+	}
+	if _, h := ask(t, c, prompt); h.Get("X-Cache-Status") != "Miss" {
+		t.Errorf("after the purge: %q, want Miss", h.Get("X-Cache-Status"))
+	}
+}
+
+func TestE2EAdminNeedsItsToken(t *testing.T) {
+	calls := []struct{ method, path string }{
+		{http.MethodDelete, "/cache/semproc:memory:text-embedding-3-small:64:ab"},
+		{http.MethodDelete, "/cache?all=true"},
+		{http.MethodGet, "/cache/stats"},
+	}
+	t.Run("token set", func(t *testing.T) {
+		e := startE2E(t, map[string]string{"SEMPROC_ADMIN_TOKEN": adminToken})
+		for _, c := range calls {
+			for _, token := range []string{"", "wrong", adminToken + "x", adminToken[:4]} {
+				if code, _ := e.adminCall(t, c.method, c.path, token); code != http.StatusUnauthorized {
+					t.Errorf("%s %s with token %q: %d, want 401", c.method, c.path, token, code)
+				}
+			}
+		}
+		// Basic or a bare token is not a bearer token.
+		req, _ := http.NewRequest(http.MethodGet, "http://"+e.admin+"/cache/stats", nil)
+		req.Header.Set("Authorization", adminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("bare token: %d, want 401", resp.StatusCode)
+		}
+	})
+	t.Run("no token", func(t *testing.T) {
+		e := startE2E(t, nil)
+		for _, c := range calls {
+			if code, _ := e.adminCall(t, c.method, c.path, adminToken); code != http.StatusNotFound {
+				t.Errorf("%s %s with no token configured: %d, want 404", c.method, c.path, code)
+			}
+		}
+	})
+}
