@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/semproc/semproc/semantic"
 )
@@ -33,8 +39,35 @@ func (e *e2e) adminCall(t *testing.T, method, path, token string) (int, string) 
 	return resp.StatusCode, string(b)
 }
 
+// TestE2EAdminDeletesAWrongAnswer runs on the in-process store, and on
+// Redis when SEMPROC_TEST_REDIS_URL names one with the Query Engine (in a
+// namespace of its own).
 func TestE2EAdminDeletesAWrongAnswer(t *testing.T) {
-	e := startE2E(t, map[string]string{"SEMPROC_ADMIN_TOKEN": adminToken})
+	t.Run("memory", func(t *testing.T) {
+		testAdminDeletes(t, map[string]string{}, "memory:text-embedding-3-small:64")
+	})
+	t.Run("redis", func(t *testing.T) {
+		u := os.Getenv("SEMPROC_TEST_REDIS_URL")
+		if u == "" {
+			t.Skip("SEMPROC_TEST_REDIS_URL is not set: needs Redis Stack >= 7.2 or Redis >= 8")
+		}
+		model := fmt.Sprintf("admin-e2e-%d", time.Now().UnixNano())
+		o, err := redis.ParseURL(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			rc := redis.NewClient(o)
+			_ = rc.Do(context.Background(), "FT.DROPINDEX", "idx:semproc:json:"+model+":64", "DD").Err()
+			_ = rc.Close()
+		})
+		testAdminDeletes(t, map[string]string{"SEMPROC_VECTORDB": "redis", "SEMPROC_REDIS_URL": u, "SEMPROC_EMBEDDINGS_MODEL": model}, "json:"+model+":64")
+	})
+}
+
+func testAdminDeletes(t *testing.T, env map[string]string, namespace string) {
+	env["SEMPROC_ADMIN_TOKEN"] = adminToken
+	e := startE2E(t, env)
 	c := e.client("sk-tenant-a")
 	prompt := userPrompt("gpt-4o-mini", "", "What is the capital of France?")
 	ask(t, c, prompt)
@@ -67,7 +100,7 @@ func TestE2EAdminDeletesAWrongAnswer(t *testing.T) {
 	for _, m := range st.Models {
 		models[m.Model] = m.Entries
 	}
-	if st.Namespace != "memory:text-embedding-3-small:64" || st.Entries != 2 || st.Bytes <= 0 ||
+	if st.Namespace != namespace || st.Entries != 2 || st.Bytes <= 0 ||
 		models[semantic.ModelTag("gpt-4o-mini")] != 1 || models[semantic.ModelTag("gpt-4o")] != 1 {
 		t.Errorf("stats = %s", body)
 	}
