@@ -65,10 +65,10 @@ type stream struct {
 	capture Capture
 	ttl     time.Duration
 	// clientModel is the model the client asked for, before routing;
-	// outputTokens what a captured completion reports.
-	clientModel  string
-	outputTokens int
-	span         trace.Span // nil until the request is known to be handled
+	// completion what a captured response reports (its record dropped).
+	clientModel string
+	completion  Completion
+	span        trace.Span // nil until the request is known to be handled
 }
 
 func newStream(ctx context.Context, s *Server) *stream {

@@ -47,11 +47,19 @@ func (st *stream) endSpan(api, status, route string) {
 	if m := st.result.Match; st.result.Status == semantic.StatusHit && m != nil {
 		attrs = append(attrs, attribute.Float64("semproc.cache.distance", m.Distance), attribute.String("semproc.cache.key", m.Key))
 		if m.Tokens > 0 {
-			attrs = append(attrs, attribute.Int("gen_ai.usage.output_tokens", m.Tokens))
+			// Served, not spent: gen_ai.usage.* counts what the provider
+			// was paid for, so a hit reports its tokens under semproc's name.
+			attrs = append(attrs, attribute.Int("semproc.cache.tokens_served", m.Tokens))
 		}
 	}
-	if st.outputTokens > 0 {
-		attrs = append(attrs, attribute.Int("gen_ai.usage.output_tokens", st.outputTokens))
+	if c := st.completion; c.Tokens > 0 {
+		attrs = append(attrs, attribute.Int("gen_ai.usage.output_tokens", c.Tokens))
+	}
+	if c := st.completion; c.InputTokens > 0 {
+		attrs = append(attrs, attribute.Int("gen_ai.usage.input_tokens", c.InputTokens))
+	}
+	if m := st.completion.Model; m != "" {
+		attrs = append(attrs, attribute.String("gen_ai.response.model", clip(m)))
 	}
 	if st.result.Status == semantic.StatusFailed && st.result.Err != nil {
 		// The kind only: a dependency's error text may carry URLs.

@@ -36,7 +36,8 @@ func TestSpansContinueEnvoysTrace(t *testing.T) {
 				respHeaders(":status", "200", "content-type", "application/json"), respBody(okBody, true),
 			},
 			want: map[string]any{
-				"semproc.cache.status": "Miss", "gen_ai.usage.output_tokens": int64(7),
+				"semproc.cache.status": "Miss", "gen_ai.usage.output_tokens": int64(7), "gen_ai.usage.input_tokens": int64(3),
+				"gen_ai.response.model": "m-2025",
 			},
 			absent: []string{"semproc.cache.distance", "error.type"},
 			stored: true,
@@ -44,16 +45,16 @@ func TestSpansContinueEnvoysTrace(t *testing.T) {
 		{
 			name: "hit", prime: true,
 			want: map[string]any{
-				"semproc.cache.status": "Hit", "semproc.cache.distance": 0.0, "gen_ai.usage.output_tokens": int64(7),
+				"semproc.cache.status": "Hit", "semproc.cache.distance": 0.0, "semproc.cache.tokens_served": int64(7),
 			},
-			absent: []string{"error.type"},
+			absent: []string{"error.type", "gen_ai.usage.output_tokens", "gen_ai.response.model"},
 		},
 		{
 			name: "failure", embed: errors.New("embeddings answered 503"), msgs: []*extprocv3.ProcessingRequest{
 				respHeaders(":status", "200", "content-type", "application/json"), respBody(okBody, true),
 			},
 			want:   map[string]any{"semproc.cache.status": "Failed", "error.type": "error"},
-			absent: []string{"semproc.cache.distance", "gen_ai.usage.output_tokens"},
+			absent: []string{"semproc.cache.distance", "gen_ai.usage.output_tokens", "gen_ai.response.model"},
 		},
 	}
 	for _, tt := range tests {
