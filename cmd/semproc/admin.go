@@ -66,6 +66,9 @@ func bearer(token string) func(http.Handler) http.Handler {
 	}
 }
 
+// noSuchEntry tells a missing entry's 404 from a missing endpoint's.
+const noSuchEntry = "no such entry"
+
 func (h cacheAdminHandlers) deleteKey(w http.ResponseWriter, r *http.Request) {
 	s, ok := h.open(w)
 	if !ok {
@@ -78,7 +81,7 @@ func (h cacheAdminHandlers) deleteKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !found {
-		http.Error(w, "no such entry", http.StatusNotFound)
+		http.Error(w, noSuchEntry, http.StatusNotFound)
 		return
 	}
 	h.log.Info("cache entry deleted by the admin API", "key", key)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -163,4 +164,54 @@ func TestE2EAdminNeedsItsToken(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestCacheCommand(t *testing.T) {
+	e := startE2E(t, map[string]string{"SEMPROC_ADMIN_TOKEN": adminToken})
+	c := e.client("sk-tenant-a")
+	prompt := userPrompt("gpt-4o-mini", "", "What is the capital of France?")
+	ask(t, c, prompt)
+	e.waitStored(t, 1)
+	_, h := ask(t, c, prompt)
+	key := h.Get("X-Cache-Key")
+
+	cli := func(token string, args ...string) (string, error) {
+		var out strings.Builder
+		env := map[string]string{"SEMPROC_ADMIN_ADDR": e.admin, "SEMPROC_ADMIN_TOKEN": token}
+		err := run(context.Background(), append([]string{"cache"}, args...), envOf(env), &out, io.Discard)
+		return out.String(), err
+	}
+	for _, tt := range []struct {
+		args   []string
+		token  string
+		out    string
+		err    string
+		config bool // a usage error: exit status 2
+	}{
+		{args: []string{"stats"}, out: `"entries": 1`},
+		{args: []string{"stats"}, token: "wrong", err: "401 unauthorized"},
+		{args: []string{"stats"}, token: "-", err: "set SEMPROC_ADMIN_TOKEN", config: true},
+		{args: []string{"delete", key}, out: "deleted " + key},
+		{args: []string{"delete", key}, err: "no entry " + key},
+		{args: []string{"purge", "-all"}, out: "deleted 0 entries"},
+		{args: []string{"purge", "-model", "gpt-4o", "-all"}, err: "exactly one of", config: true},
+		{args: []string{"delete"}, err: "usage:", config: true},
+		{args: []string{"stats", "-addr", "127.0.0.1:1"}, err: "connect"},
+	} {
+		token := adminToken
+		if tt.token == "-" {
+			token = ""
+		} else if tt.token != "" {
+			token = tt.token
+		}
+		out, err := cli(token, tt.args...)
+		var ce *configError
+		if tt.err == "" && (err != nil || !strings.Contains(out, tt.out)) ||
+			tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err) || errors.As(err, &ce) != tt.config) {
+			t.Errorf("semproc cache %v: %q, %v; want output %q, error %q (config %v)", tt.args, out, err, tt.out, tt.err, tt.config)
+		}
+	}
+	if _, h := ask(t, c, prompt); h.Get("X-Cache-Status") != "Miss" {
+		t.Errorf("after semproc cache delete: %q, want Miss", h.Get("X-Cache-Status"))
+	}
 }
