@@ -19,7 +19,7 @@ import (
 // docs`); a test fails when the two drift.
 type Config struct {
 	GRPCAddr       string `env:"SEMPROC_GRPC_ADDR" envDefault:"127.0.0.1:50051" doc:"ext_proc gRPC listener (also serves grpc.health.v1)"`
-	AdminAddr      string `env:"SEMPROC_ADMIN_ADDR" envDefault:"127.0.0.1:9090" doc:"HTTP listener for /healthz, /readyz and /metrics (Kubernetes manifests set :9090)"`
+	AdminAddr      string `env:"SEMPROC_ADMIN_ADDR" envDefault:"127.0.0.1:9090" doc:"HTTP listener for /healthz, /readyz, /metrics and, with SEMPROC_ADMIN_TOKEN, cache administration (Kubernetes manifests set :9090)"`
 	AdminToken     string `env:"SEMPROC_ADMIN_TOKEN" doc:"bearer token of the cache administration endpoints on the admin listener (DELETE /cache/{key}, DELETE /cache, GET /cache/stats); they answer 404 without one"`
 	AdminTokenFile string `env:"SEMPROC_ADMIN_TOKEN_FILE" doc:"file holding the admin token (instead of SEMPROC_ADMIN_TOKEN)"`
 	LogLevel       string `env:"SEMPROC_LOG_LEVEL" envDefault:"info" doc:"debug, info, warn or error"`
