@@ -5,6 +5,7 @@
 //	semproc model pull      fetch the built-in embeddings model
 //	semproc explain …       show what semproc would do with a prompt
 //	semproc eval FILE       measure cache thresholds on labelled pairs
+//	semproc cache …         delete, purge or count a running server's entries
 package main
 
 import (
@@ -46,6 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return explainCmd(ctx, args[1:], getenv, stdout)
 	case "eval":
 		return evalCmd(ctx, args[1:], getenv, stdout)
+	case "cache":
+		return cacheCmd(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -59,4 +62,5 @@ const usage = `usage:
   semproc model pull              download the built-in embeddings model into SEMPROC_EMBEDDINGS_MODEL_DIR
   semproc explain [flags] PROMPT  show the embedded text, partition, route distances and cache lookup
   semproc eval [flags] FILE       cache-threshold table for labelled pairs (JSONL or GPTCache JSON)
+  semproc cache delete|purge|stats  administer a running server's cache (SEMPROC_ADMIN_TOKEN, SEMPROC_ADMIN_ADDR)
 `
