@@ -6,8 +6,10 @@ BIN   ?= bin/semproc
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 # Where the built-in embeddings model lives (the binary's default when empty).
 export SEMPROC_EMBEDDINGS_MODEL_DIR ?=
-# The race detector needs cgo and a C compiler; without one, tests still run.
-RACE  ?= $(shell command -v gcc >/dev/null 2>&1 && echo -race)
+# `make test RACE=-race` adds the race detector (CI does: .ci/run). It needs
+# cgo and a C compiler, and its first build takes many minutes on a cold
+# machine, so it is off by default.
+RACE  ?=
 
 .DEFAULT_GOAL := help
 
@@ -28,7 +30,7 @@ run: model ## run semproc on embedded defaults (local embeddings, in-process sto
 	$(GO) run ./cmd/semproc
 
 .PHONY: test
-test: model ## run every test (Redis tests start redis-server when installed)
+test: model ## run every test (RACE=-race adds the race detector; Redis tests start redis-server when installed)
 	$(GO) test $(RACE) -timeout 15m ./...
 
 .PHONY: check
