@@ -14,6 +14,8 @@ type endpoint struct {
 	// routable is false where the model lives in the path (Azure), or the
 	// API has no routing (legacy completions).
 	routable bool
+	// operation is the GenAI operation name: chat or text_completion.
+	operation string
 }
 
 // Formats are the wire formats semproc handles; a nil one is not handled.
@@ -37,16 +39,16 @@ func (f Formats) classify(method, rawPath string) (endpoint, bool) {
 	switch {
 	case strings.HasSuffix(path, "/chat/completions") && f.Chat != nil:
 		if dep, ok := azureDeployment(path); ok {
-			return endpoint{format: f.Chat, model: dep}, true
+			return endpoint{format: f.Chat, model: dep, operation: opChat}, true
 		}
-		return endpoint{format: f.Chat, routable: true}, true
+		return endpoint{format: f.Chat, routable: true, operation: opChat}, true
 	case strings.HasSuffix(path, "/v1/messages") && f.Messages != nil:
-		return endpoint{format: f.Messages, routable: true}, true
+		return endpoint{format: f.Messages, routable: true, operation: opChat}, true
 	case strings.HasSuffix(path, "/completions") && f.Completions != nil:
 		if dep, ok := azureDeployment(path); ok {
-			return endpoint{format: f.Completions, model: dep}, true
+			return endpoint{format: f.Completions, model: dep, operation: opTextCompletion}, true
 		}
-		return endpoint{format: f.Completions}, true
+		return endpoint{format: f.Completions, operation: opTextCompletion}, true
 	}
 	return endpoint{}, false
 }

@@ -41,6 +41,10 @@ type Completion struct {
 	Record []byte
 	// Tokens is the number of output tokens the completion reports.
 	Tokens int
+	// InputTokens and Model are the prompt tokens and the model the
+	// response reports, for traces; zero when it does not say.
+	InputTokens int
+	Model       string
 }
 
 // Reply is a rendered cache hit.

@@ -54,6 +54,7 @@ func (st *stream) decide(ctx context.Context, scope string) plan {
 	if st.ep.model != "" {
 		req.Model = st.ep.model
 	}
+	st.clientModel = req.Model
 	// A body that came in replied-to chunks can no longer be rewritten, and
 	// Envoy ignores header mutations in streamed body replies: such a
 	// request keeps its own model.

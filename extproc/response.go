@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/semproc/semproc/semantic"
 )
@@ -80,13 +81,16 @@ func (st *stream) store() {
 		st.log.Debug("response not stored", "reason", err)
 		return
 	}
+	st.completion = Completion{Tokens: comp.Tokens, InputTokens: comp.InputTokens, Model: comp.Model}
 	result, ttl := st.result, st.ttl
 	st.s.writes.Add(1)
 	go func() {
 		defer st.s.writes.Done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(st.ctx), st.s.o.StoreTimeout)
 		defer cancel()
-		ctx, span := st.s.o.Tracer.Start(ctx, "semproc.store")
+		// The write outlives the request: a trace of its own, linked to
+		// the request's span.
+		ctx, span := st.s.o.Tracer.Start(ctx, "semproc.store", trace.WithNewRoot(), trace.WithLinks(trace.LinkFromContext(ctx)))
 		defer span.End()
 		if err := st.s.o.Cache.Store(ctx, result, comp.Record, comp.Tokens, ttl); err != nil {
 			st.s.o.Metrics.stored(ctx, "failed")

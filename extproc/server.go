@@ -14,6 +14,7 @@ import (
 	"time"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/grpc/codes"
@@ -65,7 +66,10 @@ type Options struct {
 	StoreTimeout time.Duration
 	Logger       *slog.Logger
 	Tracer       trace.Tracer
-	Metrics      *Metrics
+	// Propagator reads the trace context Envoy forwards in the request
+	// headers; W3C traceparent/tracestate when nil.
+	Propagator propagation.TextMapPropagator
+	Metrics    *Metrics
 }
 
 // DefaultMaxValues is the parse budget when Options.MaxValues is zero: far
@@ -109,6 +113,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.Tracer == nil {
 		o.Tracer = noop.NewTracerProvider().Tracer("semproc")
+	}
+	if o.Propagator == nil {
+		o.Propagator = propagation.TraceContext{}
 	}
 	if o.Metrics == nil {
 		o.Metrics = NopMetrics()

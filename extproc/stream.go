@@ -10,6 +10,7 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/semproc/semproc/semantic"
 )
@@ -63,6 +64,11 @@ type stream struct {
 	model   string
 	capture Capture
 	ttl     time.Duration
+	// clientModel is the model the client asked for, before routing;
+	// completion what a captured response reports (its record dropped).
+	clientModel string
+	completion  Completion
+	span        trace.Span // nil until the request is known to be handled
 }
 
 func newStream(ctx context.Context, s *Server) *stream {
@@ -201,6 +207,7 @@ func (st *stream) onRequestHeaders(h *extprocv3.HttpHeaders) []*extprocv3.Proces
 		st.log = st.log.With("request_id", clip(id))
 	}
 	st.ep, st.handled = ep, true
+	st.startSpan()
 	reply := requestHeadersReply(common(st.routeHeaders, st.routeClear), nil)
 	if h.GetEndOfStream() {
 		st.result = semantic.Result{Status: semantic.StatusBypass, Reason: "request has no body"}
@@ -317,6 +324,7 @@ func (st *stream) finish() {
 		api = st.ep.format.API()
 	}
 	st.s.o.Metrics.request(st.ctx, api, status, route)
+	st.endSpan(api, status, route)
 	attrs := []any{"api", api, "cache_status", status, "route", route, "model", clip(st.model), "duration", time.Since(st.started)}
 	if st.result.Reason != "" {
 		attrs = append(attrs, "reason", st.result.Reason)

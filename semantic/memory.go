@@ -262,5 +262,8 @@ func expired(rec *record, now time.Time) bool {
 
 func (m *Memory) match(rec *record, dist float64) *Match {
 	e := rec.e
-	return &Match{Entry: e, Key: "semproc:" + m.o.Namespace + ":" + e.ID, Distance: dist, ExpiresAt: e.StoredAt.Add(e.TTL)}
+	return &Match{Entry: e, Key: m.prefix() + e.ID, Distance: dist, ExpiresAt: e.StoredAt.Add(e.TTL)}
 }
+
+// prefix starts every entry's key, as in Redis: semproc:<namespace>:.
+func (m *Memory) prefix() string { return "semproc:" + m.o.Namespace + ":" }

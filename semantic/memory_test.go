@@ -98,12 +98,24 @@ func TestMemoryConcurrentUse(t *testing.T) {
 					return
 				}
 				_, _ = m.Get(ctx, p, id)
+				// The admin API deletes while others read and write.
+				switch i % 50 {
+				case 10:
+					_, _ = m.Delete(ctx, "semproc:"+m.o.Namespace+":"+id)
+				case 20:
+					_, _ = m.DeleteWhere(ctx, Filter{})
+				case 30:
+					_, _ = m.Stats(ctx)
+				}
 			}
 		}()
 	}
 	wg.Wait()
 	if m.Len() > 50 {
 		t.Errorf("Len %d over the bound", m.Len())
+	}
+	if n := must(m.DeleteWhere(ctx, Filter{})); m.Len() != 0 || m.Bytes() != 0 || len(m.parts) != 0 {
+		t.Errorf("after deleting all %d: %d entries, %d bytes, %d partitions", n, m.Len(), m.Bytes(), len(m.parts))
 	}
 }
 

@@ -64,12 +64,22 @@ const (
 	manyWordsTier = 1.0 / 8
 )
 
+// maxVerifiedWords bounds the words of either window the verifier reads.
+const maxVerifiedWords = 400
+
 // Verify implements Verifier.
 func (c *Checker) Verify(query, stored string, distance float64) Verdict {
 	if distance > c.Threshold {
 		return Verdict{Reason: fmt.Sprintf("distance %s is beyond the threshold %g", FormatDistance(distance, false), c.Threshold)}
 	}
-	a, reason := c.check(tokenize(query), tokenize(stored))
+	q, st := tokenize(query), tokenize(stored)
+	if len(q) > maxVerifiedWords || len(st) > maxVerifiedWords {
+		// Alignment compares every word with every other: a bound keeps a
+		// hostile prompt from costing seconds. The local model reads 128
+		// tokens, so its windows never come near it.
+		return Verdict{Reason: fmt.Sprintf("rejected: over %d words, too long to verify word by word", maxVerifiedWords)}
+	}
+	a, reason := c.check(q, st)
 	if reason != "" {
 		return Verdict{Reason: "rejected: " + reason}
 	}

@@ -125,3 +125,33 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckerBoundsLongWindows(t *testing.T) {
+	long := strings.Repeat("word ", maxVerifiedWords+1)
+	if v := (&Checker{Threshold: 0.3}).Verify(long, long+"x", 0.01); v.Accept || !strings.Contains(v.Reason, "too long") {
+		t.Errorf("Verify of %d words = %+v; want a rejection for length", maxVerifiedWords+1, v)
+	}
+}
+
+// FuzzVerify: any pair of texts gets a verdict with a reason, the same one
+// every time, and never a panic.
+func FuzzVerify(f *testing.F) {
+	for _, s := range [][2]string{
+		{"convert 100 miles to km", "convert 100 km to miles"},
+		{"don't 'quote' \"me\" 2x-3=11", "can't x^2 * sin(x) 1,000.50%"},
+		{"\xff\xfe US vs UK – New York City", "nyc, u.s.a. ww2 5cm"},
+		{"", " "},
+	} {
+		f.Add(s[0], s[1], 0.05)
+	}
+	c := &Checker{Threshold: 0.3}
+	f.Fuzz(func(t *testing.T, q, s string, d float64) {
+		v := c.Verify(q, s, d)
+		if v.Reason == "" {
+			t.Errorf("Verify(%q, %q, %v): no reason", q, s, d)
+		}
+		if again := c.Verify(q, s, d); again != v {
+			t.Errorf("Verify(%q, %q, %v) = %+v, then %+v", q, s, d, v, again)
+		}
+	})
+}

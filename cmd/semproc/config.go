@@ -18,10 +18,12 @@ import (
 // README's configuration table is generated from these fields (`make
 // docs`); a test fails when the two drift.
 type Config struct {
-	GRPCAddr  string `env:"SEMPROC_GRPC_ADDR" envDefault:"127.0.0.1:50051" doc:"ext_proc gRPC listener (also serves grpc.health.v1)"`
-	AdminAddr string `env:"SEMPROC_ADMIN_ADDR" envDefault:"127.0.0.1:9090" doc:"HTTP listener for /healthz, /readyz and /metrics (Kubernetes manifests set :9090)"`
-	LogLevel  string `env:"SEMPROC_LOG_LEVEL" envDefault:"info" doc:"debug, info, warn or error"`
-	LogFormat string `env:"SEMPROC_LOG_FORMAT" envDefault:"json" doc:"json or text"`
+	GRPCAddr       string `env:"SEMPROC_GRPC_ADDR" envDefault:"127.0.0.1:50051" doc:"ext_proc gRPC listener (also serves grpc.health.v1)"`
+	AdminAddr      string `env:"SEMPROC_ADMIN_ADDR" envDefault:"127.0.0.1:9090" doc:"HTTP listener for /healthz, /readyz, /metrics and, with SEMPROC_ADMIN_TOKEN, cache administration (Kubernetes manifests set :9090)"`
+	AdminToken     string `env:"SEMPROC_ADMIN_TOKEN" doc:"bearer token of the cache administration endpoints on the admin listener (DELETE /cache/{key}, DELETE /cache, GET /cache/stats); they answer 404 without one"`
+	AdminTokenFile string `env:"SEMPROC_ADMIN_TOKEN_FILE" doc:"file holding the admin token (instead of SEMPROC_ADMIN_TOKEN)"`
+	LogLevel       string `env:"SEMPROC_LOG_LEVEL" envDefault:"info" doc:"debug, info, warn or error"`
+	LogFormat      string `env:"SEMPROC_LOG_FORMAT" envDefault:"json" doc:"json or text"`
 
 	EmbeddingsProvider   string        `env:"SEMPROC_EMBEDDINGS_PROVIDER" envDefault:"local" doc:"local (built in, offline), openai, azure or ollama"`
 	EmbeddingsURL        string        `env:"SEMPROC_EMBEDDINGS_URL" doc:"provider base URL; openai posts to {URL}/embeddings; azure takes the deployment URL"`
@@ -170,6 +172,9 @@ func (c *Config) validate() []badVar {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			bad(a.name, "allowed: host:port")
 		}
+	}
+	if c.AdminToken != "" && c.AdminTokenFile != "" {
+		bad("SEMPROC_ADMIN_TOKEN_FILE", "conflicts with SEMPROC_ADMIN_TOKEN: set only one")
 	}
 	oneOf("SEMPROC_LOG_LEVEL", c.LogLevel, "debug", "info", "warn", "error")
 	oneOf("SEMPROC_LOG_FORMAT", c.LogFormat, "json", "text")

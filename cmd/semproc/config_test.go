@@ -96,6 +96,8 @@ func TestConfigReportsEveryErrorOnItsOwnLine(t *testing.T) {
 		"SEMPROC_REDIS_PASSWORD_FILE":      "/run/secrets/redis",
 		"SEMPROC_CACHE_ENABLED":            "maybe",
 		"SEMPROC_LOOKUP_TIMEOUT":           "0s",
+		"SEMPROC_ADMIN_TOKEN":              "s3cret-token",
+		"SEMPROC_ADMIN_TOKEN_FILE":         "/run/secrets/admin",
 	}
 	_, err := loadConfig(envOf(env))
 	var ce *configError
@@ -111,6 +113,7 @@ func TestConfigReportsEveryErrorOnItsOwnLine(t *testing.T) {
 		`SEMPROC_REDIS_PASSWORD_FILE="/run/secrets/redis": conflicts with SEMPROC_REDIS_PASSWORD: set only one`,
 		`SEMPROC_CACHE_ENABLED="maybe": allowed: true or false`,
 		`SEMPROC_LOOKUP_TIMEOUT="0s": allowed: a positive duration (250ms, 1h)`,
+		`SEMPROC_ADMIN_TOKEN_FILE="/run/secrets/admin": conflicts with SEMPROC_ADMIN_TOKEN: set only one`,
 	}
 	for _, w := range want {
 		if !slices.Contains(lines, w) {
@@ -120,7 +123,7 @@ func TestConfigReportsEveryErrorOnItsOwnLine(t *testing.T) {
 	if len(lines) != len(want) {
 		t.Errorf("%d lines, want one per bad variable (%d):\n%v", len(lines), len(want), err)
 	}
-	if strings.Contains(err.Error(), "hunter2") {
+	if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "s3cret-token") {
 		t.Errorf("the message shows a secret:\n%v", err)
 	}
 	if err := run(context.Background(), nil, environOf(env), io.Discard); !errors.As(err, &ce) {

@@ -61,6 +61,12 @@ var modes = []struct {
 		f.ProcessingMode.RequestBodyMode = filterv3.ProcessingMode_FULL_DUPLEX_STREAMED
 		f.ProcessingMode.RequestTrailerMode = filterv3.ProcessingMode_SEND
 	}, false},
+	// With client trailers the body ends without end_of_stream and the
+	// trailers reply completes it (Envoy's handleTrailersResponse).
+	{"FULL_DUPLEX_STREAMED with trailers", func(f *filterv3.ExternalProcessor) {
+		f.ProcessingMode.RequestBodyMode = filterv3.ProcessingMode_FULL_DUPLEX_STREAMED
+		f.ProcessingMode.RequestTrailerMode = filterv3.ProcessingMode_SEND
+	}, true},
 }
 
 func TestE2EClientRoutingHeaderNeverReachesTheRoute(t *testing.T) {

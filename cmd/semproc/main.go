@@ -5,6 +5,7 @@
 //	semproc model pull      fetch the built-in embeddings model
 //	semproc explain …       show what semproc would do with a prompt
 //	semproc eval FILE       measure cache thresholds on labelled pairs
+//	semproc cache …         delete, purge or count a running server's entries
 //	semproc version         print the version
 package main
 
@@ -56,6 +57,8 @@ func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 		return explainCmd(ctx, args[1:], getenv, stdout)
 	case "eval":
 		return evalCmd(ctx, args[1:], getenv, stdout)
+	case "cache":
+		return cacheCmd(ctx, args[1:], getenv, stdout)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return nil
@@ -71,6 +74,7 @@ const usage = `usage:
   semproc model pull              download the built-in embeddings model into SEMPROC_EMBEDDINGS_MODEL_DIR
   semproc explain [flags] PROMPT  show the embedded text, partition, route distances and cache lookup
   semproc eval [flags] FILE       cache-threshold table for labelled pairs (JSONL or GPTCache JSON)
+  semproc cache delete|purge|stats  administer a running server's cache (SEMPROC_ADMIN_TOKEN, SEMPROC_ADMIN_ADDR)
   semproc version                 print the version
 
 Every setting is a SEMPROC_* environment variable: "semproc serve -h" lists

@@ -36,6 +36,13 @@ func serve(ctx context.Context, environ []string, stdout io.Writer, up listening
 	for _, w := range unknownVariables(environ) {
 		log.Warn(w)
 	}
+	token, err := readSecret(cfg.AdminToken, cfg.AdminTokenFile, "SEMPROC_ADMIN_TOKEN_FILE")
+	if err != nil {
+		return err
+	}
+	if cfg.AdminTokenFile != "" && token == "" {
+		return &configError{errors.New("SEMPROC_ADMIN_TOKEN_FILE: the file is empty")}
+	}
 	tel, err := newTelemetry(ctx, getenv)
 	if err != nil {
 		return fmt.Errorf("telemetry: %w", err)
@@ -91,7 +98,11 @@ func serve(ctx context.Context, environ []string, stdout io.Writer, up listening
 		hs.SetServingStatus(extprocv3.ExternalProcessor_ServiceDesc.ServiceName, s)
 	}
 	setServing(true)
-	admin := &http.Server{Handler: adminMux(tel.metrics, &draining, c), ReadHeaderTimeout: 5 * time.Second}
+	mux := adminMux(tel.metrics, &draining, c)
+	if token != "" && c.cache != nil {
+		routeCacheAdmin(mux, token, cacheAdminHandlers{store: c.store.adminStore, log: log.With("component", "admin")})
+	}
+	admin := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 
 	errc := make(chan error, 2)
 	go func() { errc <- gs.Serve(grpcLis) }()

@@ -192,8 +192,9 @@ func (f *flow) onStreamedReply(cr *extprocv3.CommonResponse) error {
 
 // duplex mirrors FULL_DUPLEX_STREAMED: chunks go out as they arrive and are
 // drained; every body reply carries a streamed_response piece of the new
-// body, the last with end_of_stream (handleDuplexStreamedBodyResponse);
-// a body reply without one is spurious, as is any after the end.
+// body, the last with end_of_stream unless trailers follow
+// (handleDuplexStreamedBodyResponse); a body reply without one is
+// spurious, as is any after the end.
 func (f *flow) duplex() error {
 	for f.awaiting() {
 		r, err := f.s.next(f.frames, f.onStreamFrame)
@@ -220,10 +221,20 @@ func (f *flow) duplex() error {
 			}
 			continue
 		}
-		// Envoy takes a trailers reply at any time in this mode.
+		// Envoy takes a trailers reply at any time in this mode, and with
+		// trailers it completes the body: the chunks before it carry
+		// end_of_stream false (the body request's was false), and the chain
+		// continues on this reply (handleTrailersResponse →
+		// continueIfNecessary). A body reply after it is spurious.
 		if mut, ok := f.d.trailersReply(r); ok && f.trailersSent && !f.trailersDone {
 			if err := f.applyTrailers(mut); err != nil {
 				return err
+			}
+			if !f.bodyDone {
+				f.bodyDone = true
+				if err := f.proceed(); err != nil {
+					return err
+				}
 			}
 			continue
 		}

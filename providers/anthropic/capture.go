@@ -40,5 +40,5 @@ func (c *jsonCapture) Finish() (extproc.Completion, error) {
 	if err != nil {
 		return extproc.Completion{}, fmt.Errorf("anthropic: not stored: %w", err)
 	}
-	return extproc.Completion{Record: encodeRecord(sourceJSON, c.buf), Tokens: tokens}, nil
+	return completion(m, encodeRecord(sourceJSON, c.buf), tokens), nil
 }

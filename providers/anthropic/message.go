@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/semproc/semproc/extproc"
 )
 
 // message is what semproc keeps of a Messages API response: enough to
@@ -76,12 +78,19 @@ func hasCitations(raw json.RawMessage) bool {
 
 // outputTokens reads usage.output_tokens; a missing or odd value counts as
 // zero since it only feeds metrics.
-func outputTokens(usage map[string]json.RawMessage) int {
-	n, err := strconv.Atoi(string(usage["output_tokens"]))
+func outputTokens(usage map[string]json.RawMessage) int { return usageCount(usage, "output_tokens") }
+
+func usageCount(usage map[string]json.RawMessage, name string) int {
+	n, err := strconv.Atoi(string(usage[name]))
 	if err != nil || n < 0 {
 		return 0
 	}
 	return n
+}
+
+// completion is what a stored message tells the metrics and traces.
+func completion(m *message, record []byte, tokens int) extproc.Completion {
+	return extproc.Completion{Record: record, Tokens: tokens, InputTokens: usageCount(m.Usage, "input_tokens"), Model: m.Model}
 }
 
 // marshal encodes v without HTML escaping, so replayed text reads as the

@@ -186,7 +186,7 @@ func (c *sseCapture) Finish() (extproc.Completion, error) {
 	if err != nil {
 		return extproc.Completion{}, fmt.Errorf("anthropic stream: encode message: %w", err)
 	}
-	return extproc.Completion{Record: encodeRecord(sourceSSE, body), Tokens: tokens}, nil
+	return completion(m, encodeRecord(sourceSSE, body), tokens), nil
 }
 
 // finish checks the stream ended cleanly and builds its message.

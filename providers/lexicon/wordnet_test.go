@@ -67,19 +67,7 @@ func TestLoadWordNetErrors(t *testing.T) {
 // The pulled WordNet 3.1 (make model) answers the relations the verifier
 // relies on.
 func TestRelateOnWordNet(t *testing.T) {
-	dir, err := local.DefaultWordNetDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := local.VerifyWordNet(dir); errors.Is(err, local.ErrWordNetMissing) {
-		t.Skipf("%v: run `make model` to fetch it", err)
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	w, err := LoadWordNet(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := pulledWordNet(t)
 	for _, tc := range []struct {
 		a, b string
 		want semantic.Relation
@@ -102,18 +90,7 @@ func TestRelateOnWordNet(t *testing.T) {
 // BenchmarkVerify is the verifier's cost for one candidate with WordNet:
 // a paraphrase that aligns word by word, and a near-miss it rejects.
 func BenchmarkVerify(b *testing.B) {
-	dir, err := local.DefaultWordNetDir()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := local.VerifyWordNet(dir); err != nil {
-		b.Skip(err)
-	}
-	w, err := LoadWordNet(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := &semantic.Checker{Lexicon: w, Threshold: 0.3}
+	c := &semantic.Checker{Lexicon: pulledWordNet(b), Threshold: 0.3}
 	for _, pair := range []struct{ name, q, s string }{
 		{"paraphrase", "how many tablespoons are in a quarter cup", "tablespoons in a quarter cup?"},
 		{"near-miss", "how long does cooked rice keep in the freezer", "how long does cooked rice keep in the fridge"},
@@ -130,16 +107,35 @@ func BenchmarkVerify(b *testing.B) {
 
 // BenchmarkLoadWordNet is the start-up cost of the verifier's lexicon.
 func BenchmarkLoadWordNet(b *testing.B) {
-	dir, err := local.DefaultWordNetDir()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := local.VerifyWordNet(dir); err != nil {
-		b.Skip(err)
-	}
+	dir := pulledWordNetDir(b)
 	for b.Loop() {
 		if _, err := LoadWordNet(dir); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// pulledWordNetDir is where `make model` put WordNet; the test skips when it
+// has not been pulled.
+func pulledWordNetDir(tb testing.TB) string {
+	tb.Helper()
+	dir, err := local.DefaultWordNetDir()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := local.VerifyWordNet(dir); errors.Is(err, local.ErrWordNetMissing) {
+		tb.Skipf("%v: run `make model` to fetch it", err)
+	} else if err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}
+
+func pulledWordNet(tb testing.TB) *WordNet {
+	tb.Helper()
+	w, err := LoadWordNet(pulledWordNetDir(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return w
 }

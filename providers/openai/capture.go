@@ -50,34 +50,35 @@ func (c *capture) Write(p []byte) {
 }
 
 func (c *capture) Finish() (extproc.Completion, error) {
-	rec, tokens, err := c.finish()
+	rec, comp, err := c.finish()
 	if err != nil {
 		return extproc.Completion{}, fmt.Errorf("openai: response not stored: %w", err)
 	}
-	return extproc.Completion{Record: rec, Tokens: tokens}, nil
+	u := comp.usage()
+	return extproc.Completion{Record: rec, Tokens: u.CompletionTokens, InputTokens: u.PromptTokens, Model: comp.Model}, nil
 }
 
-func (c *capture) finish() (record []byte, tokens int, err error) {
+func (c *capture) finish() (record []byte, comp completion, err error) {
 	if c.err != nil {
-		return nil, 0, c.err
+		return nil, comp, c.err
 	}
 	if !c.sse {
 		comp, err := parseBody(c.d, c.body)
 		if err != nil {
-			return nil, 0, err
+			return nil, comp, err
 		}
-		return newRecord(false, c.body), comp.completionTokens(), nil
+		return newRecord(false, c.body), comp, nil
 	}
 	if c.r.Pending() {
-		return nil, 0, fmt.Errorf("%w: partial event", errTruncated)
+		return nil, comp, fmt.Errorf("%w: partial event", errTruncated)
 	}
-	comp, err := c.asm.finish()
+	comp, err = c.asm.finish()
 	if err != nil {
-		return nil, 0, err
+		return nil, comp, err
 	}
 	body, err := renderJSON(c.d, comp)
 	if err != nil {
-		return nil, 0, fmt.Errorf("render: %w", err)
+		return nil, comp, fmt.Errorf("render: %w", err)
 	}
-	return newRecord(true, body), comp.completionTokens(), nil
+	return newRecord(true, body), comp, nil
 }

@@ -117,6 +117,9 @@ func TestCaptureFixtures(t *testing.T) {
 			if got.Tokens != tt.wantTokens {
 				t.Errorf("Tokens = %d, want %d", got.Tokens, tt.wantTokens)
 			}
+			if strings.HasPrefix(tt.file, "completions") && (got.InputTokens != 5 || got.Model != "gpt-3.5-turbo-instruct") {
+				t.Errorf("InputTokens = %d, Model = %q; want 5, gpt-3.5-turbo-instruct", got.InputTokens, got.Model)
+			}
 			stored, err := readRecord(got.Record)
 			if err != nil {
 				t.Fatalf("record %s: %v", got.Record, err)

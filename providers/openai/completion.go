@@ -213,15 +213,19 @@ func (c completion) storable() error {
 	return nil
 }
 
-// completionTokens reads usage.completion_tokens; 0 when unknown.
-func (c completion) completionTokens() int {
-	var u struct {
-		CompletionTokens int `json:"completion_tokens"`
-	}
+// tokenUsage is what a completion's usage object counts.
+type tokenUsage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+}
+
+// usage reads the token counts; zero when unknown.
+func (c completion) usage() tokenUsage {
+	var u tokenUsage
 	if c.Usage == nil || json.Unmarshal(c.Usage, &u) != nil {
-		return 0
+		return tokenUsage{}
 	}
-	return u.CompletionTokens
+	return u
 }
 
 func isNull(v json.RawMessage) bool {
