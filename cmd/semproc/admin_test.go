@@ -182,11 +182,11 @@ func TestCacheCommand(t *testing.T) {
 		return out.String(), err
 	}
 	for _, tt := range []struct {
-		args   []string
-		token  string
-		out    string
-		err    string
-		kind   string // "config" or "usage": exit status 2
+		args  []string
+		token string
+		out   string
+		err   string
+		kind  string // "config" or "usage": exit status 2
 	}{
 		{args: []string{"stats"}, out: `"entries": 1`},
 		{args: []string{"stats"}, token: "wrong", err: "401 unauthorized"},
