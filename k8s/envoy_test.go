@@ -78,8 +78,8 @@ func checkServices(b *bundle) error {
 		}
 		for _, sp := range s.Spec.Ports {
 			found := false
-			for i := range pod.Spec.Containers {
-				found = found || containerPort(&pod.Spec.Containers[i], sp.TargetPort) != 0
+			for _, c := range containers(pod) {
+				found = found || containerPort(c, sp.TargetPort) != 0
 			}
 			if !found {
 				errs = append(errs, fmt.Errorf("service %s port %s: targetPort %s is no container port", s.Name, sp.Name, sp.TargetPort.String()))

@@ -42,6 +42,8 @@ func TestBrokenGatewayRoutingIsRejected(t *testing.T) {
 		{"plain port 443", "targetPort: 443}\n---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: openai", "targetPort: 80}\n---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: openai"},
 		{"gateway selects another pod", "selector: {istio: semproc-gateway}\n  servers", "selector: {istio: ingressgateway}\n  servers"},
 		{"misspelled spec field", "location: MESH_EXTERNAL", "locaton: MESH_EXTERNAL"},
+		{"plain HTTP gateway", "port: {number: 443, name: https, protocol: HTTPS}", "port: {number: 80, name: http, protocol: HTTP}"},
+		{"gateway TLS without certificate", "credentialName: semproc-gateway-tls, ", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,7 +93,7 @@ func checkGatewayRouting(fsys fs.FS, dir string) error {
 		request{"/v1/messages", "", "api.anthropic.com"},
 		request{"/v1/chat/completions", "claude-haiku-4-5", "api.anthropic.com"},
 	)
-	errs := []error{checkGatewaySelector(b)}
+	errs := []error{checkGatewaySelector(b), checkGatewayTLS(b)}
 	if len(b.virtualServices) != 1 {
 		return errors.Join(append(errs, fmt.Errorf("want one VirtualService, got %d", len(b.virtualServices)))...)
 	}
@@ -177,4 +179,20 @@ func checkGatewaySelector(b *bundle) error {
 		}
 	}
 	return errors.New("no Gateway selects the pod that runs semproc")
+}
+
+// checkGatewayTLS wants every server of the Gateway to terminate TLS with a
+// certificate from a Secret: clients send API keys in headers.
+func checkGatewayTLS(b *bundle) error {
+	var errs []error
+	for _, g := range b.gateways {
+		for _, srv := range g.Spec.GetServers() {
+			tls := srv.GetTls()
+			if srv.GetPort().GetProtocol() != "HTTPS" || tls.GetMode() != istioapi.ServerTLSSettings_SIMPLE || tls.GetCredentialName() == "" {
+				errs = append(errs, fmt.Errorf("gateway %s port %d: protocol %s, TLS %s, credentialName %q: want HTTPS, SIMPLE, a certificate Secret",
+					g.Name, srv.GetPort().GetNumber(), srv.GetPort().GetProtocol(), tls.GetMode(), tls.GetCredentialName()))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -23,6 +23,7 @@ var variants = []struct{ dir, context string }{
 	{".", ""},
 	{"istio/sidecar", "SIDECAR_INBOUND"},
 	{"istio/gateway", "GATEWAY"},
+	{"redis", ""},
 }
 
 // repo is the repository root, for the files shared with package envoy.
@@ -68,24 +69,23 @@ func checkVariant(fsys fs.FS, dir, context string) error {
 		return err
 	}
 	var errs []error
-	for _, d := range b.deployments {
-		pod := &d.Spec.Template
-		for i := range pod.Spec.Containers {
-			c := &pod.Spec.Containers[i]
-			errs = append(errs, prefix(d.Name+"/"+c.Name, errors.Join(
+	for name, pod := range b.pods() {
+		for _, c := range containers(pod) {
+			errs = append(errs, prefix(name+"/"+c.Name, errors.Join(
 				checkImage(pod, c, b.images), checkSecurity(c), checkResources(c))))
 		}
 		if c := containerNamed(pod, "semproc"); c != nil {
-			errs = append(errs, prefix(d.Name+"/semproc", checkSemproc(b, pod, c)))
+			errs = append(errs, prefix(name+"/semproc", checkSemproc(b, pod, c)))
 		}
 		if c := containerNamed(pod, "envoy"); c != nil {
-			errs = append(errs, prefix(d.Name+"/envoy", checkEnvoySidecar(b, pod, c)))
+			errs = append(errs, prefix(name+"/envoy", checkEnvoySidecar(b, pod, c)))
 		}
+		errs = append(errs, prefix(name, errors.Join(checkNativeSidecars(pod), checkDrain(b, pod))))
 		if pod.Spec.SecurityContext == nil || !is(pod.Spec.SecurityContext.RunAsNonRoot, true) {
-			errs = append(errs, fmt.Errorf("%s: pod securityContext.runAsNonRoot is not true", d.Name))
+			errs = append(errs, fmt.Errorf("%s: pod securityContext.runAsNonRoot is not true", name))
 		}
 	}
-	errs = append(errs, checkServices(b), checkRoutes(b))
+	errs = append(errs, checkServices(b), checkRoutes(b), checkNetworkPolicies(b))
 	if context == "" && len(b.envoyFilters) > 0 {
 		errs = append(errs, errors.New("EnvoyFilter outside Istio variants"))
 	}
@@ -203,7 +203,7 @@ func checkSemproc(b *bundle, pod *corev1.PodTemplateSpec, c *corev1.Container) e
 		return errors.New("found no SEMPROC_ variables in cmd/semproc")
 	}
 	for name := range env {
-		if !known[name] {
+		if _, ok := known[name]; !ok {
 			errs = append(errs, fmt.Errorf("%s is not a semproc variable: it would be ignored", name))
 		}
 	}

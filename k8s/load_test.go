@@ -14,6 +14,7 @@ import (
 	istionetv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -43,6 +44,8 @@ type kustomization struct {
 type bundle struct {
 	files           []string
 	deployments     []*appsv1.Deployment
+	statefulSets    []*appsv1.StatefulSet
+	networkPolicies []*networkingv1.NetworkPolicy
 	services        []*corev1.Service
 	configMaps      map[string]*corev1.ConfigMap
 	secrets         map[string]*corev1.Secret
@@ -153,6 +156,14 @@ func (b *bundle) addObject(doc []byte) error {
 		var o appsv1.Deployment
 		b.deployments = append(b.deployments, &o)
 		return strict(&o)
+	case "apps/v1 StatefulSet":
+		var o appsv1.StatefulSet
+		b.statefulSets = append(b.statefulSets, &o)
+		return strict(&o)
+	case "networking.k8s.io/v1 NetworkPolicy":
+		var o networkingv1.NetworkPolicy
+		b.networkPolicies = append(b.networkPolicies, &o)
+		return strict(&o)
 	case "v1 Service":
 		var o corev1.Service
 		b.services = append(b.services, &o)
@@ -217,19 +228,35 @@ func decodeIstio(doc []byte, obj any, spec proto.Message) error {
 	return nil
 }
 
-// pods are the deployments' pod templates by deployment name.
+// pods are the workloads' pod templates by workload name.
 func (b *bundle) pods() map[string]*corev1.PodTemplateSpec {
 	out := map[string]*corev1.PodTemplateSpec{}
 	for _, d := range b.deployments {
 		out[d.Name] = &d.Spec.Template
 	}
+	for _, s := range b.statefulSets {
+		out[s.Name] = &s.Spec.Template
+	}
+	return out
+}
+
+// containers are a pod's init containers (native sidecars among them) and
+// its containers.
+func containers(pod *corev1.PodTemplateSpec) []*corev1.Container {
+	var out []*corev1.Container
+	for i := range pod.Spec.InitContainers {
+		out = append(out, &pod.Spec.InitContainers[i])
+	}
+	for i := range pod.Spec.Containers {
+		out = append(out, &pod.Spec.Containers[i])
+	}
 	return out
 }
 
 func containerNamed(pod *corev1.PodTemplateSpec, name string) *corev1.Container {
-	for i := range pod.Spec.Containers {
-		if pod.Spec.Containers[i].Name == name {
-			return &pod.Spec.Containers[i]
+	for _, c := range containers(pod) {
+		if c.Name == name {
+			return c
 		}
 	}
 	return nil
@@ -244,6 +271,12 @@ func (b *bundle) objectNames() []string {
 	var out []string
 	for _, d := range b.deployments {
 		out = append(out, "Deployment/"+d.Name)
+	}
+	for _, s := range b.statefulSets {
+		out = append(out, "StatefulSet/"+s.Name)
+	}
+	for _, n := range b.networkPolicies {
+		out = append(out, "NetworkPolicy/"+n.Name)
 	}
 	for _, s := range b.services {
 		out = append(out, "Service/"+s.Name)

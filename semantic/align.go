@@ -118,7 +118,7 @@ func (c *Checker) misspelt(a, b string) bool {
 	if min(len(a), len(b)) >= 8 {
 		limit = 2
 	}
-	return len(a) >= 4 && len(b) >= 4 && editDistance(a, b, limit) <= limit
+	return len(a) >= 4 && len(b) >= 4 && EditDistance(a, b, limit) <= limit
 }
 
 func content(ts []token) []token {
@@ -168,9 +168,9 @@ func stem(w string) string {
 	return w
 }
 
-// editDistance is the Levenshtein distance of a and b, or limit+1 once it
-// exceeds limit.
-func editDistance(a, b string, limit int) int {
+// EditDistance is the Levenshtein distance of a and b, a transposition
+// counting as one edit, or limit+1 once it exceeds limit.
+func EditDistance(a, b string, limit int) int {
 	if d := len(a) - len(b); d > limit || -d > limit {
 		return limit + 1
 	}

@@ -178,24 +178,25 @@ func TestCacheCommand(t *testing.T) {
 	cli := func(token string, args ...string) (string, error) {
 		var out strings.Builder
 		env := map[string]string{"SEMPROC_ADMIN_ADDR": e.admin, "SEMPROC_ADMIN_TOKEN": token}
-		err := run(context.Background(), append([]string{"cache"}, args...), envOf(env), &out, io.Discard)
+		err := run(context.Background(), append([]string{"cache"}, args...), environOf(env), &out)
 		return out.String(), err
 	}
 	for _, tt := range []struct {
-		args   []string
-		token  string
-		out    string
-		err    string
-		config bool // a usage error: exit status 2
+		args  []string
+		token string
+		out   string
+		err   string
+		kind  string // "config" or "usage": exit status 2
 	}{
 		{args: []string{"stats"}, out: `"entries": 1`},
 		{args: []string{"stats"}, token: "wrong", err: "401 unauthorized"},
-		{args: []string{"stats"}, token: "-", err: "set SEMPROC_ADMIN_TOKEN", config: true},
+		{args: []string{"stats"}, token: "-", err: "set SEMPROC_ADMIN_TOKEN", kind: "config"},
 		{args: []string{"delete", key}, out: "deleted " + key},
 		{args: []string{"delete", key}, err: "no entry " + key},
 		{args: []string{"purge", "-all"}, out: "deleted 0 entries"},
-		{args: []string{"purge", "-model", "gpt-4o", "-all"}, err: "exactly one of", config: true},
-		{args: []string{"delete"}, err: "usage:", config: true},
+		{args: []string{"purge", "-model", "gpt-4o", "-all"}, err: "exactly one of", kind: "usage"},
+		{args: []string{"delete"}, err: "usage:", kind: "usage"},
+		{args: []string{"stats", "-h"}, out: "semproc cache purge"},
 		{args: []string{"stats", "-addr", "127.0.0.1:1"}, err: "connect"},
 	} {
 		token := adminToken
@@ -206,9 +207,17 @@ func TestCacheCommand(t *testing.T) {
 		}
 		out, err := cli(token, tt.args...)
 		var ce *configError
+		var ue *usageError
+		kind := ""
+		switch {
+		case errors.As(err, &ce):
+			kind = "config"
+		case errors.As(err, &ue):
+			kind = "usage"
+		}
 		if tt.err == "" && (err != nil || !strings.Contains(out, tt.out)) ||
-			tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err) || errors.As(err, &ce) != tt.config) {
-			t.Errorf("semproc cache %v: %q, %v; want output %q, error %q (config %v)", tt.args, out, err, tt.out, tt.err, tt.config)
+			tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err) || kind != tt.kind) {
+			t.Errorf("semproc cache %v: %q, %v; want output %q, error %q (%s error)", tt.args, out, err, tt.out, tt.err, tt.kind)
 		}
 	}
 	if _, h := ask(t, c, prompt); h.Get("X-Cache-Status") != "Miss" {

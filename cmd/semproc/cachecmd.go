@@ -19,17 +19,20 @@ import (
 // (SPEC §9) at SEMPROC_ADMIN_ADDR, with the token of SEMPROC_ADMIN_TOKEN
 // or SEMPROC_ADMIN_TOKEN_FILE.
 func cacheCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return &configError{errors.New(cacheUsage)}
+	if len(args) == 0 || wantsHelp(args[:1]) {
+		if len(args) == 0 {
+			return &usageError{errors.New("cache wants delete, purge or stats"), cacheUsage}
+		}
+		fmt.Fprintln(stdout, cacheUsage)
+		return nil
 	}
 	fs := flag.NewFlagSet("cache "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stdout)
 	addr := fs.String("addr", "", "the admin listener, host:port (default: SEMPROC_ADMIN_ADDR)")
 	model := fs.String("model", "", "purge: every entry of this effective model")
 	modelHash := fs.String("model-hash", "", "purge: every entry of the model with this hash (as stats shows it)")
 	all := fs.Bool("all", false, "purge: every entry of the namespace")
-	if err := fs.Parse(args[1:]); err != nil {
-		return &configError{err}
+	if help, err := parseFlags(fs, cacheUsage, args[1:], stdout); help || err != nil {
+		return err
 	}
 	var method, path string
 	switch {
@@ -45,13 +48,13 @@ func cacheCmd(ctx context.Context, args []string, getenv func(string) string, st
 		case *all && *model == "" && *modelHash == "":
 			q.Set("all", "true")
 		default:
-			return &configError{errors.New("semproc cache purge: want exactly one of -model NAME, -model-hash HEX or -all")}
+			return &usageError{errors.New("semproc cache purge: want exactly one of -model NAME, -model-hash HEX or -all"), flagUsage(fs, cacheUsage)}
 		}
 		method, path = http.MethodDelete, "/cache?"+q.Encode()
 	case args[0] == "stats" && fs.NArg() == 0:
 		method, path = http.MethodGet, "/cache/stats"
 	default:
-		return &configError{errors.New(cacheUsage)}
+		return &usageError{fmt.Errorf("semproc cache %s: wrong arguments %q", args[0], fs.Args()), flagUsage(fs, cacheUsage)}
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {

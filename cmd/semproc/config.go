@@ -65,7 +65,7 @@ type Config struct {
 	CacheMaxEntriesPerScope int           `env:"SEMPROC_CACHE_MAX_ENTRIES_PER_SCOPE" doc:"optional bound on the entries one tenant (cache scope) keeps, in either store; past it the tenant's own oldest entries go first; 0: no bound"`
 
 	RoutesFile               string   `env:"SEMPROC_ROUTES_FILE" doc:"YAML or JSON file of routing targets; routing is off without targets"`
-	Routes                   string   `env:"SEMPROC_ROUTES" doc:"routing targets as inline JSON (instead of SEMPROC_ROUTES_FILE)"`
+	Routes                   string   `env:"SEMPROC_ROUTES" doc:"routing targets inline, as JSON (YAML is read too), instead of SEMPROC_ROUTES_FILE"`
 	RoutingDistanceThreshold *float64 `env:"SEMPROC_ROUTING_DISTANCE_THRESHOLD" doc:"max cosine distance (0-2) for a routing target; default calibrated per embedder: local 0.6 (see Routing quality), others 0.5"`
 	RoutingMode              string   `env:"SEMPROC_ROUTING_MODE" envDefault:"auto" doc:"auto (route requests whose model is empty or auto) or always"`
 	RoutingModelHeader       string   `env:"SEMPROC_ROUTING_MODEL_HEADER" envDefault:"x-semproc-model" doc:"request header set to the effective model, for Envoy to route on"`

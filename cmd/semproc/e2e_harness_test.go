@@ -92,7 +92,7 @@ func startE2EWith(t *testing.T, extraEnv map[string]string, opts e2eOptions) *e2
 	addrs := make(chan [2]string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, envOf(env), testWriter{t}, func(g, a string) { addrs <- [2]string{g, a} })
+		done <- serve(ctx, environOf(env), testWriter{t}, func(g, a string) { addrs <- [2]string{g, a} })
 	}()
 	var grpcAddr string
 	select {

@@ -18,18 +18,21 @@ import (
 // configured embeddings, and recommends a threshold.
 func evalCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	fs.SetOutput(stdout)
 	from := fs.Float64("from", 0.05, "first threshold (cosine distance)")
 	to := fs.Float64("to", 0.5, "last threshold")
 	step := fs.Float64("step", 0.05, "threshold step")
 	target := fs.Float64("max-bad-hits", 0.03, "largest acceptable share of wrong answers (wrong and false hits) among all hits, for the recommendation")
 	verifier := fs.String("verifier", "", "on or off (default: SEMPROC_CACHE_VERIFIER)")
 	without := fs.String("without", "", "verifier checks to leave out, comma-separated: "+strings.Join(semantic.Checks, ", "))
-	if err := fs.Parse(args); err != nil {
-		return &configError{err}
+	const synopsis = "usage: semproc eval [flags] FILE   (JSONL {a,b,duplicate} or GPTCache [{origin,similar}])"
+	if help, err := parseFlags(fs, synopsis, args, stdout); help || err != nil {
+		return err
 	}
-	if fs.NArg() != 1 || *step <= 0 || *to < *from {
-		return &configError{fmt.Errorf("usage: semproc eval [-from F -to T -step S -max-bad-hits R -verifier on|off -without CHECKS] FILE  (JSONL {a,b,duplicate} or GPTCache [{origin,similar}])")}
+	switch {
+	case fs.NArg() != 1:
+		return &usageError{fmt.Errorf("eval wants one FILE, got %d arguments", fs.NArg()), flagUsage(fs, synopsis)}
+	case *step <= 0 || *to < *from:
+		return &usageError{fmt.Errorf("-from %v -to %v -step %v: want from <= to and a positive step", *from, *to, *step), flagUsage(fs, synopsis)}
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -40,11 +43,11 @@ func evalCmd(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	skip, err := checkNames(*without)
 	if err != nil {
-		return &configError{err}
+		return &usageError{err, flagUsage(fs, synopsis)}
 	}
 	f, err := os.Open(fs.Arg(0))
 	if err != nil {
-		return &configError{err}
+		return err
 	}
 	defer f.Close()
 	set, err := semantic.ReadEvalSet(f)

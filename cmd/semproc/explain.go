@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,18 +23,21 @@ import (
 // server's own code and environment.
 func explainCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
-	fs.SetOutput(stdout)
 	model := fs.String("model", "", "the request's model (empty = auto)")
 	system := fs.String("system", "", "a system prompt")
 	api := fs.String("api", "openai", "openai or anthropic")
 	bodyFile := fs.String("body", "", "a whole request body (JSON file) instead of PROMPT")
 	headersFile := fs.String("headers", "", "a file of the request's headers, one 'Name: value' a line, for the tenant scope (SEMPROC_CACHE_SCOPE_HEADERS); /dev/stdin reads them from standard input, so no secret is on the command line")
 	against := fs.String("against", "", "a stored prompt: print its distance to PROMPT and the cache verifier's verdict on serving its answer")
-	if err := fs.Parse(args); err != nil {
-		return &configError{err}
+	const synopsis = "usage: semproc explain [flags] PROMPT   (or -body FILE)"
+	if help, err := parseFlags(fs, synopsis, args, stdout); help || err != nil {
+		return err
 	}
 	if (fs.NArg() == 1) == (*bodyFile != "") {
-		return &configError{fmt.Errorf("usage: semproc explain [flags] PROMPT   (or -body FILE)")}
+		return &usageError{errors.New("explain wants one PROMPT, or -body FILE"), flagUsage(fs, synopsis)}
+	}
+	if *api != "openai" && *api != "anthropic" {
+		return &usageError{fmt.Errorf("-api %q: want openai or anthropic", *api), flagUsage(fs, synopsis)}
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -122,7 +126,7 @@ func readHeaders(path string) (map[string]string, error) {
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &configError{fmt.Errorf("-headers: %w", err)}
+		return nil, fmt.Errorf("-headers: %w", err)
 	}
 	for i, line := range strings.Split(string(b), "\n") {
 		if strings.TrimSpace(line) == "" {
@@ -130,7 +134,7 @@ func readHeaders(path string) (map[string]string, error) {
 		}
 		name, value, ok := strings.Cut(line, ":")
 		if !ok {
-			return nil, &configError{fmt.Errorf("-headers: line %d is not 'Name: value'", i+1)}
+			return nil, fmt.Errorf("-headers %s: line %d is not 'Name: value'", path, i+1)
 		}
 		headers[strings.ToLower(strings.TrimSpace(name))] = strings.TrimSpace(value)
 	}
@@ -227,7 +231,7 @@ func explainBody(file, api, model, system, prompt string) ([]byte, error) {
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return nil, &configError{err}
+			return nil, fmt.Errorf("-body: %w", err)
 		}
 		return b, nil
 	}
@@ -239,8 +243,6 @@ func explainBody(file, api, model, system, prompt string) ([]byte, error) {
 		if system != "" {
 			body["system"] = system
 		}
-	case api != "openai":
-		return nil, &configError{fmt.Errorf("-api %q: want openai or anthropic", api)}
 	case system != "":
 		body["messages"] = append([]map[string]string{{"role": "system", "content": system}}, msgs...)
 	}

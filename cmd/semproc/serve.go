@@ -26,12 +26,16 @@ import (
 // use it with ":0" addresses.
 type listening func(grpcAddr, adminAddr string)
 
-func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, up listening) error {
+func serve(ctx context.Context, environ []string, stdout io.Writer, up listening) error {
+	getenv := getenvIn(environ)
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg, stdout)
+	for _, w := range unknownVariables(environ) {
+		log.Warn(w)
+	}
 	token, err := readSecret(cfg.AdminToken, cfg.AdminTokenFile, "SEMPROC_ADMIN_TOKEN_FILE")
 	if err != nil {
 		return err

@@ -33,7 +33,7 @@ func TestSIGTERMDuringTraffic(t *testing.T) {
 	addrs := make(chan [2]string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, envOf(env), testWriter{t}, func(g, a string) { addrs <- [2]string{g, a} })
+		done <- serve(ctx, environOf(env), testWriter{t}, func(g, a string) { addrs <- [2]string{g, a} })
 	}()
 	var grpcAddr, admin string
 	select {

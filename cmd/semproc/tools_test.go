@@ -13,7 +13,7 @@ import (
 )
 
 // toolEnv points the tools at a fake OpenAI-compatible embeddings server.
-func toolEnv(t *testing.T, extra map[string]string) func(string) string {
+func toolEnv(t *testing.T, extra map[string]string) []string {
 	t.Helper()
 	emb := httptest.NewServer(&fakeEmbeddings{})
 	t.Cleanup(emb.Close)
@@ -23,7 +23,7 @@ func toolEnv(t *testing.T, extra map[string]string) func(string) string {
 	for k, v := range extra {
 		env[k] = v
 	}
-	return envOf(env)
+	return environOf(env)
 }
 
 func TestEvalCommand(t *testing.T) {
@@ -36,7 +36,7 @@ func TestEvalCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	if err := run(context.Background(), []string{"eval", "-from", "0.1", "-to", "0.3", "-step", "0.1", file}, toolEnv(t, nil), &out, &out); err != nil {
+	if err := run(context.Background(), []string{"eval", "-from", "0.1", "-to", "0.3", "-step", "0.1", file}, toolEnv(t, nil), &out); err != nil {
 		t.Fatalf("eval: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{"threshold", "0.100", "0.300", "recommended SEMPROC_CACHE_DISTANCE_THRESHOLD="} {
@@ -55,7 +55,7 @@ func TestExplainCommand(t *testing.T) {
 	}
 	var out strings.Builder
 	err := run(context.Background(), []string{"explain", "-system", "be brief", "-headers", headers, "what is the capital city of france"},
-		toolEnv(t, map[string]string{"SEMPROC_ROUTES": routes, "SEMPROC_ROUTING_DISTANCE_THRESHOLD": "0.6"}), &out, &out)
+		toolEnv(t, map[string]string{"SEMPROC_ROUTES": routes, "SEMPROC_ROUTING_DISTANCE_THRESHOLD": "0.6"}), &out)
 	if err != nil {
 		t.Fatalf("explain: %v\n%s", err, out.String())
 	}
@@ -90,7 +90,7 @@ func TestExplainScopeFollowsConfiguredHeaders(t *testing.T) {
 				names = []string{tt.scopeHeaders}
 			}
 			var out strings.Builder
-			if err := run(context.Background(), []string{"explain", "-headers", file, "hello"}, toolEnv(t, env), &out, &out); err != nil {
+			if err := run(context.Background(), []string{"explain", "-headers", file, "hello"}, toolEnv(t, env), &out); err != nil {
 				t.Fatalf("explain: %v\n%s", err, out.String())
 			}
 			want := fmt.Sprintf("scope=%.12s… %s", extproc.Scope(tt.want, names), tt.names)
@@ -118,7 +118,7 @@ func TestExplainAnonymousAndAgainst(t *testing.T) {
 		var out strings.Builder
 		// The tools' fake embedder puts these pairs 0.11–0.33 apart.
 		env := toolEnv(t, map[string]string{"SEMPROC_CACHE_DISTANCE_THRESHOLD": "0.5"})
-		if err := run(context.Background(), tc.args, env, &out, &out); err != nil {
+		if err := run(context.Background(), tc.args, env, &out); err != nil {
 			t.Fatalf("%v: %v\n%s", tc.args, err, out.String())
 		}
 		if !strings.Contains(out.String(), tc.want) {

