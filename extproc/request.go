@@ -3,6 +3,7 @@ package extproc
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
@@ -132,11 +133,13 @@ func (st *stream) scope() string {
 
 // Scope hashes the values of the credential headers named (lower case) in
 // names: one tenant's entries are never served to another. headers are
-// keyed in lower case. It is empty when none of them was sent.
+// keyed in lower case. It is empty when none of them was sent with a value:
+// an empty credential is no credential, so it never makes a shared scope of
+// its own behind ShareAnonymous's back.
 func Scope(headers map[string]string, names []string) string {
 	var values []string
 	for _, name := range names {
-		if v, ok := headers[name]; ok {
+		if v := headers[name]; strings.TrimSpace(v) != "" {
 			values = append(values, name, v)
 		}
 	}
