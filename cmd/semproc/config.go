@@ -62,7 +62,7 @@ type Config struct {
 	CacheMessageCountback   int           `env:"SEMPROC_CACHE_MESSAGE_COUNTBACK" envDefault:"1" doc:"non-system messages in the window that is embedded; at least 1"`
 	CacheAnonymous          string        `env:"SEMPROC_CACHE_ANONYMOUS" envDefault:"bypass" doc:"requests with none of the scope headers: bypass (not cached) or shared (one anonymous scope, SPEC's original rule)"`
 	CacheScopeHeaders       []string      `env:"SEMPROC_CACHE_SCOPE_HEADERS" envDefault:"authorization,x-api-key,api-key" doc:"request headers whose values partition the cache by tenant"`
-	CacheMaxEntriesPerScope int           `env:"SEMPROC_CACHE_MAX_ENTRIES_PER_SCOPE" doc:"optional bound on the entries one tenant (cache scope) keeps, in either store; past it the tenant's own oldest entries go first; 0: no bound"`
+	CacheMaxEntriesPerScope int           `env:"SEMPROC_CACHE_MAX_ENTRIES_PER_SCOPE" doc:"optional bound on the entries one tenant (cache scope) keeps, in either store; past it the tenant's own entries go first: least recently used in the memory store, oldest stored in Redis; 0: no bound"`
 
 	RoutesFile               string   `env:"SEMPROC_ROUTES_FILE" doc:"YAML or JSON file of routing targets; routing is off without targets"`
 	Routes                   string   `env:"SEMPROC_ROUTES" doc:"routing targets inline, as JSON (YAML is read too), instead of SEMPROC_ROUTES_FILE"`
