@@ -203,7 +203,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 type fakeLLM struct {
 	calls atomic.Int64
 	mu    sync.Mutex
-	mode  string // "", "500", "length", "truncate"
+	mode  string // "", "500", "length", "truncate", "no-store" (Cache-Control: no-store)
 }
 
 func (f *fakeLLM) setMode(m string) { f.mu.Lock(); f.mode = m; f.mu.Unlock() }
@@ -227,6 +227,9 @@ func (f *fakeLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if mode == "500" {
 		http.Error(w, `{"error":{"message":"server error","type":"server_error"}}`, http.StatusInternalServerError)
 		return
+	}
+	if mode == "no-store" {
+		w.Header().Set("Cache-Control", "no-store")
 	}
 	answer := fmt.Sprintf("Answer %d to: %v", f.calls.Load(), req.Messages[len(req.Messages)-1].Content)
 	finish := "stop"
