@@ -29,8 +29,11 @@ var qualitySets = []string{
 // exactly what `semproc eval` (semantic.Evaluate) predicts, so the figures
 // the README quotes from eval are the product's own.
 func TestCacheQualityThroughTheRequestPath(t *testing.T) {
-	if testing.Short() {
+	switch {
+	case testing.Short():
 		t.Skip("embeds 3,000 texts through the stand-in")
+	case raceDetector:
+		t.Skip("a measurement, not a concurrency test: it runs without -race (make test; CI runs it so after the race run)")
 	}
 	cfg, err := loadConfig(envOf(nil))
 	if err != nil {
