@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 )
 
@@ -99,6 +100,20 @@ func ReadEvalSet(r io.Reader) (EvalSet, error) {
 		}
 		return readLabelled(br)
 	}
+}
+
+// ReadEvalFile is ReadEvalSet on a file; errors name it.
+func ReadEvalFile(name string) (EvalSet, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return EvalSet{}, err
+	}
+	defer f.Close()
+	s, err := ReadEvalSet(f)
+	if err != nil {
+		return EvalSet{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return s, nil
 }
 
 func readGPTCache(r io.Reader) (EvalSet, error) {

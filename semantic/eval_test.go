@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -273,5 +274,25 @@ func TestThresholds(t *testing.T) {
 	}
 	if got := Thresholds(0.1, 0.2, 0); len(got) != 0 {
 		t.Errorf("zero step gave %v", got)
+	}
+}
+
+func TestReadEvalFile(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := dir+"/good.jsonl", dir+"/bad.jsonl"
+	if err := os.WriteFile(good, []byte(`{"a":"x","b":"y","duplicate":true}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte(`{"a":"x"`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := ReadEvalFile(good); err != nil || len(s.Stored) != 1 || len(s.Queries) != 1 || s.Queries[0].Want != 0 {
+		t.Errorf("ReadEvalFile(good) = %+v, %v", s, err)
+	}
+	if _, err := ReadEvalFile(bad); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("ReadEvalFile(bad) = %v, want an error naming the file", err)
+	}
+	if _, err := ReadEvalFile(dir + "/missing"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("ReadEvalFile(missing) = %v, want not exist", err)
 	}
 }

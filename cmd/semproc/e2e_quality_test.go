@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 
@@ -57,12 +56,7 @@ func TestCacheQualityThroughTheRequestPath(t *testing.T) {
 
 	var stored float64
 	for n, name := range qualitySets {
-		f, err := os.Open(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		set, err := semantic.ReadEvalSet(f)
-		f.Close()
+		set, err := semantic.ReadEvalFile(name)
 		if err != nil {
 			t.Fatal(err)
 		}
