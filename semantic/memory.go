@@ -197,10 +197,11 @@ func (m *Memory) Search(ctx context.Context, q Query) ([]Match, error) {
 	}
 	out := make([]Match, 0, len(found))
 	for _, f := range found {
-		if !f.rec.dead.Load() { // a candidate counts as a use for the LRU bounds
-			m.all.get(f.rec.e.ID)
-			m.touchScope(f.rec)
+		if f.rec.dead.Load() { // deleted, evicted or expired during the scan
+			continue
 		}
+		m.all.get(f.rec.e.ID) // a result counts as a use for the LRU bounds
+		m.touchScope(f.rec)
 		out = append(out, *m.match(f.rec, max(f.dist, 0)))
 	}
 	m.mu.Unlock()
