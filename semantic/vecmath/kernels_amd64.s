@@ -203,3 +203,29 @@ tail:
 done:
 	VZEROUPPER
 	RET
+
+// func butterflyAVX(a, b *float32, n int)
+//
+// a[j], b[j] = a[j]+b[j], a[j]-b[j] for j < n, n a multiple of 8.
+TEXT ·butterflyAVX(SB), NOSPLIT, $0-24
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ n+16(FP), CX
+
+fly8:
+	CMPQ CX, $0
+	JLE  flydone
+	VMOVUPS (SI), Y0
+	VMOVUPS (DI), Y1
+	VADDPS Y1, Y0, Y2
+	VSUBPS Y1, Y0, Y3
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  fly8
+
+flydone:
+	VZEROUPPER
+	RET
