@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -112,4 +113,117 @@ func BenchmarkIntegrationSearch10k(b *testing.B) {
 			})
 		}
 	}
+}
+
+var benchLarge = flag.Bool("semproc.large", false, "benchmark 100,000 entries too (about 1.5 GB in Redis, 1 GB here)")
+
+// BenchmarkIntegrationFlatBesideMemory puts side by side, in one run and on
+// the same random unit vectors of 1536 dimensions: a copy of their float32
+// bytes (the machine's memory bandwidth), the in-process store's search,
+// and Redis FLAT's on the server SEMPROC_TEST_REDIS_URL names (hash
+// storage; the range query semproc sends by default, and KNN), each for a
+// near duplicate of one entry, k = 5, threshold 0.1. The Redis index is
+// the benchmark's own (a unique model) and is dropped with its documents
+// after. -semproc.large adds 100,000 entries.
+func BenchmarkIntegrationFlatBesideMemory(b *testing.B) {
+	url := os.Getenv("SEMPROC_TEST_REDIS_URL")
+	if url == "" {
+		b.Skip("SEMPROC_TEST_REDIS_URL is not set")
+	}
+	sizes := []int{10_000}
+	if *benchLarge {
+		sizes = append(sizes, 100_000)
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprint("entries=", n), func(b *testing.B) { flatBesideMemory(b, url, n) })
+	}
+}
+
+func flatBesideMemory(b *testing.B, url string, n int) {
+	const dims = 1536
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(uint64(n), 3))
+	unit := func(v []float32) []float32 {
+		u, err := semantic.Normalize(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return u
+	}
+	flat := make([]float32, 0, n*dims)
+	mem, err := semantic.NewMemory(semantic.MemoryOptions{MaxEntries: n, Dimensions: dims})
+	if err != nil {
+		b.Fatal(err)
+	}
+	model := fmt.Sprintf("bench/flat/%d", time.Now().UnixNano())
+	load, err := newStore(Options{URL: url, Storage: StorageHash, Model: model, Dimension: dims, Timeout: 10 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		_ = load.client.Do(ctx, "FT.DROPINDEX", load.l.index, "DD").Err()
+		_ = load.Close()
+	}()
+	if err := load.setup(ctx); err != nil {
+		b.Fatal(err)
+	}
+	load.setState(nil)
+	pipe := load.client.Pipeline()
+	for i := range n {
+		v := make([]float32, dims)
+		for j := range v {
+			v[j] = float32(rng.NormFloat64())
+		}
+		v = unit(v)
+		flat = append(flat, v...)
+		e := fresh(entry(v))
+		e.ID = fmt.Sprintf("%08x", i)
+		if err := mem.Put(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+		cmds, err := load.putCommands(e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, c := range cmds {
+			pipe.Do(ctx, c...)
+		}
+		if (i+1)%500 == 0 || i == n-1 {
+			if _, err := pipe.Exec(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	want := n / 2
+	q := make([]float32, dims)
+	for j := range q {
+		q[j] = flat[want*dims+j] + float32(0.5/dims*rng.NormFloat64())
+	}
+	query := semantic.Query{Partition: part, Vector: unit(q), MaxDistance: 0.1, K: 5}
+	search := func(b *testing.B, s semantic.VectorStore) {
+		b.SetBytes(int64(4 * len(flat)))
+		for b.Loop() {
+			got, err := s.Search(ctx, query)
+			if err != nil || len(got) != 1 || got[0].ID != fmt.Sprintf("%08x", want) {
+				b.Fatalf("search: %+v, %v", got, err)
+			}
+		}
+	}
+	b.Run("copy", func(b *testing.B) {
+		dst := make([]float32, len(flat))
+		copy(dst, flat)
+		b.SetBytes(int64(4 * len(flat)))
+		for b.Loop() {
+			copy(dst, flat)
+		}
+	})
+	b.Run("memory", func(b *testing.B) { search(b, mem) })
+	b.Run("redis-range", func(b *testing.B) { search(b, load) })
+	knn, err := newStore(Options{URL: url, Storage: StorageHash, Query: QueryKNN, Model: model, Dimension: dims, Timeout: 10 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer knn.Close()
+	knn.setState(nil)
+	b.Run("redis-knn", func(b *testing.B) { search(b, knn) })
 }
