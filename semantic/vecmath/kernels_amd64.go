@@ -50,7 +50,12 @@ func axpy4AVX(c, b *float32, ldb int, a *[4]float32, n int)
 //go:noescape
 func butterflyAVX(a, b *float32, n int)
 
-// dot, dotsInt8, axpy4 and butterfly run the assembly when the CPU can; their callers
+// hammingAVX is hammingGeneric for words a multiple of 4.
+//
+//go:noescape
+func hammingAVX(codes, q *uint64, words, rows int, out *int32)
+
+// dot, dotsInt8, axpy4, butterfly and hamming run the assembly when the CPU can; their callers
 // have checked the lengths.
 func dot(a, b []float32) float32 {
 	if !useAVX {
@@ -81,4 +86,12 @@ func butterfly(a, b []float32) {
 		return
 	}
 	butterflyAVX(&a[0], &b[0], len(a))
+}
+
+func hamming(codes []uint64, words int, q []uint64, out []int32) {
+	if !useAVX || words%4 != 0 {
+		hammingGeneric(codes, words, q, out)
+		return
+	}
+	hammingAVX(&codes[0], &q[0], words, len(out), &out[0])
 }

@@ -13,8 +13,9 @@ import (
 // 1/32 of the float32 bytes. It is an estimate, not a bound: callers keep
 // a generous margin around it and rescore what passes.
 
-// Words is how many uint64 a sign code of dims dimensions takes.
-func Words(dims int) int { return (dims + 63) / 64 }
+// Words is how many uint64 a sign code of dims dimensions takes: whole
+// 256-bit blocks for the assembly, the bits past dims zero.
+func Words(dims int) int { return (dims + 255) / 256 * 4 }
 
 // rotationRounds of random signs then Hadamard transforms mix every
 // dimension into every other several times over.
@@ -100,8 +101,14 @@ func hadamard(x []float32, scale float32) {
 // Hamming sets out[i] to the number of bits in which code row i,
 // codes[i*words:(i+1)*words], differs from q[:words], for every i < len(out).
 func Hamming(codes []uint64, words int, q []uint64, out []int32) {
-	q = q[:words]
-	codes = codes[:len(out)*words]
+	if len(out) == 0 || words == 0 {
+		clear(out)
+		return
+	}
+	hamming(codes[:len(out)*words], words, q[:words], out)
+}
+
+func hammingGeneric(codes []uint64, words int, q []uint64, out []int32) {
 	for i := range out {
 		row := codes[i*words : (i+1)*words]
 		var d int

@@ -72,9 +72,11 @@ func TestSignCodeEstimatesAngle(t *testing.T) {
 	}
 }
 
+// TestHamming checks the kernel in use (assembly on amd64 with AVX2) and
+// the pure-Go one against a count of the bits one by one.
 func TestHamming(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
-	for _, words := range []int{1, 2, 6, 24} {
+	for _, words := range []int{1, 2, 4, 6, 8, 24, 128} { // the assembly takes multiples of 4
 		const rows = 7
 		codes, q := make([]uint64, rows*words+3), make([]uint64, words)
 		for i := range codes {
@@ -83,8 +85,9 @@ func TestHamming(t *testing.T) {
 		for i := range q {
 			q[i] = r.Uint64()
 		}
-		got := make([]int32, rows)
+		got, generic := make([]int32, rows), make([]int32, rows)
 		Hamming(codes, words, q, got)
+		hammingGeneric(codes[:rows*words], words, q, generic)
 		for i := range rows {
 			var want int32
 			for j := range words * 64 {
@@ -93,8 +96,8 @@ func TestHamming(t *testing.T) {
 					want++
 				}
 			}
-			if got[i] != want {
-				t.Errorf("words %d row %d: %d bits differ, want %d", words, i, got[i], want)
+			if got[i] != want || generic[i] != want {
+				t.Errorf("words %d row %d: %d bits differ (pure Go %d), want %d", words, i, got[i], generic[i], want)
 			}
 		}
 	}

@@ -162,6 +162,7 @@ func BenchmarkKernels(b *testing.B) {
 		{"int8", rows * dims, func() { DotsInt8(codes, dims, qc.Codes, out) }},
 		{"int8/purego", rows * dims, func() { dotsInt8Generic(codes, dims, qc.Codes, out) }},
 		{"hamming", rows * dims / 8, func() { Hamming(signs, Words(dims), qsigns, out) }},
+		{"hamming/purego", rows * dims / 8, func() { hammingGeneric(signs, Words(dims), qsigns, out) }},
 		{"signcode", 4 * dims, func() { rot.SignCode(qsigns, q) }},
 	} {
 		b.Run(k.name, func(b *testing.B) {
