@@ -70,36 +70,9 @@ func BenchmarkIntegrationSearch10k(b *testing.B) {
 	for _, storage := range []Storage{StorageJSON, StorageHash} {
 		for _, query := range []QueryMode{QueryRange, QueryKNN} {
 			b.Run(string(storage)+"/"+string(query), func(b *testing.B) {
-				s, err := newStore(Options{URL: url, Storage: storage, Query: query, Model: fmt.Sprintf("bench/%d", time.Now().UnixNano()), Dimension: dim, Timeout: 5 * time.Second})
-				if err != nil {
-					b.Fatal(err)
-				}
+				s := benchIndex(b, Options{URL: url, Storage: storage, Query: query, Model: fmt.Sprintf("bench/%d", time.Now().UnixNano()), Dimension: dim, Timeout: 5 * time.Second})
+				loadEntries(b, s, vecs)
 				ctx := context.Background()
-				defer func() {
-					_ = s.client.Do(ctx, "FT.DROPINDEX", s.l.index, "DD").Err()
-					_ = s.Close()
-				}()
-				if err := s.setup(ctx); err != nil {
-					b.Fatal(err)
-				}
-				s.setState(nil)
-				pipe := s.client.Pipeline()
-				for i, v := range vecs {
-					e := fresh(entry(v))
-					e.ID = fmt.Sprintf("%08x", i)
-					cmds, err := s.putCommands(e)
-					if err != nil {
-						b.Fatal(err)
-					}
-					for _, c := range cmds {
-						pipe.Do(ctx, c...)
-					}
-					if (i+1)%1000 == 0 {
-						if _, err := pipe.Exec(ctx); err != nil {
-							b.Fatal(err)
-						}
-					}
-				}
 				b.ResetTimer()
 				i := 0
 				for b.Loop() {
@@ -111,6 +84,50 @@ func BenchmarkIntegrationSearch10k(b *testing.B) {
 					i++
 				}
 			})
+		}
+	}
+}
+
+// benchIndex returns a started store on an index of its own, dropped with
+// its documents when the benchmark ends.
+func benchIndex(b *testing.B, o Options) *Store {
+	b.Helper()
+	s, err := newStore(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.Cleanup(func() {
+		_ = s.client.Do(ctx, "FT.DROPINDEX", s.l.index, "DD").Err()
+		_ = s.Close()
+	})
+	if err := s.setup(ctx); err != nil {
+		b.Fatal(err)
+	}
+	s.setState(nil)
+	return s
+}
+
+// loadEntries stores vecs as fresh entries with IDs 00000000, 00000001, …,
+// in pipelined batches.
+func loadEntries(b *testing.B, s *Store, vecs [][]float32) {
+	b.Helper()
+	ctx := context.Background()
+	pipe := s.client.Pipeline()
+	for i, v := range vecs {
+		e := fresh(entry(v))
+		e.ID = fmt.Sprintf("%08x", i)
+		cmds, err := s.putCommands(e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, c := range cmds {
+			pipe.Do(ctx, c...)
+		}
+		if (i+1)%1000 == 0 || i == len(vecs)-1 {
+			if _, err := pipe.Exec(ctx); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }
@@ -151,49 +168,27 @@ func flatBesideMemory(b *testing.B, url string, n int) {
 		return u
 	}
 	flat := make([]float32, 0, n*dims)
+	vecs := make([][]float32, n)
 	mem, err := semantic.NewMemory(semantic.MemoryOptions{MaxEntries: n, Dimensions: dims})
 	if err != nil {
 		b.Fatal(err)
 	}
-	model := fmt.Sprintf("bench/flat/%d", time.Now().UnixNano())
-	load, err := newStore(Options{URL: url, Storage: StorageHash, Model: model, Dimension: dims, Timeout: 10 * time.Second})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		_ = load.client.Do(ctx, "FT.DROPINDEX", load.l.index, "DD").Err()
-		_ = load.Close()
-	}()
-	if err := load.setup(ctx); err != nil {
-		b.Fatal(err)
-	}
-	load.setState(nil)
-	pipe := load.client.Pipeline()
-	for i := range n {
+	for i := range vecs {
 		v := make([]float32, dims)
 		for j := range v {
 			v[j] = float32(rng.NormFloat64())
 		}
-		v = unit(v)
-		flat = append(flat, v...)
-		e := fresh(entry(v))
+		vecs[i] = unit(v)
+		flat = append(flat, vecs[i]...)
+		e := fresh(entry(vecs[i]))
 		e.ID = fmt.Sprintf("%08x", i)
 		if err := mem.Put(ctx, e); err != nil {
 			b.Fatal(err)
 		}
-		cmds, err := load.putCommands(e)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, c := range cmds {
-			pipe.Do(ctx, c...)
-		}
-		if (i+1)%500 == 0 || i == n-1 {
-			if _, err := pipe.Exec(ctx); err != nil {
-				b.Fatal(err)
-			}
-		}
 	}
+	model := fmt.Sprintf("bench/flat/%d", time.Now().UnixNano())
+	load := benchIndex(b, Options{URL: url, Storage: StorageHash, Model: model, Dimension: dims, Timeout: 10 * time.Second})
+	loadEntries(b, load, vecs)
 	want := n / 2
 	q := make([]float32, dims)
 	for j := range q {
