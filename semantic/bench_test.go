@@ -49,10 +49,11 @@ func benchStore(b *testing.B, n, dims int) (*Memory, Partition, []float32) {
 // BenchmarkScan puts side by side, on the same vectors: a copy of the
 // float32 bytes (the machine's memory bandwidth), an exact float32 scan of
 // them with the SIMD kernel (what a FLAT index does, on one core), and the
-// store's search (int8 codes, several cores, exact rescoring of the
-// candidates) for a near duplicate of one entry, k = 5, threshold 0.1. Every
-// row reports the float32 bytes as its bytes, so MB/s compares directly.
-// -semproc.large adds 100,000 entries.
+// store's search (sign codes, then int8 codes, several cores, exact
+// rescoring of the candidates) for a near duplicate of one entry, k = 5,
+// threshold 0.1. Every row reports the float32 bytes as its bytes, so MB/s
+// compares directly. -semproc.large adds 100,000 entries; each size's
+// vectors are made only when its benchmarks run.
 func BenchmarkScan(b *testing.B) {
 	sizes := []int{1_000, 10_000}
 	if *benchLarge {
@@ -60,44 +61,47 @@ func BenchmarkScan(b *testing.B) {
 	}
 	for _, n := range sizes {
 		for _, dims := range []int{384, 512, 1536} {
-			m, p, flat := benchStore(b, n, dims)
-			r := rand.New(rand.NewPCG(9, 9))
-			q := Query{Partition: p, Vector: perturbed(r, flat[n/2*dims:(n/2+1)*dims], 0.5/float64(dims)), MaxDistance: 0.1, K: 5}
-			name := fmt.Sprintf("entries=%d/dims=%d", n, dims)
-			b.Run(name+"/copy", func(b *testing.B) {
-				dst := make([]float32, len(flat))
-				copy(dst, flat) // the pages faulted in before the clock starts
-				b.SetBytes(int64(4 * len(flat)))
-				for b.Loop() {
-					copy(dst, flat)
-				}
-			})
-			b.Run(name+"/exact", func(b *testing.B) {
-				b.SetBytes(int64(4 * len(flat)))
-				for b.Loop() {
-					best, at := float32(-2), -1
-					for i := range n {
-						if d := vecmath.Dot(q.Vector, flat[i*dims:(i+1)*dims]); d > best {
-							best, at = d, i
-						}
-					}
-					if at != n/2 {
-						b.Fatalf("exact scan found %d", at)
-					}
-				}
-			})
-			b.Run(name+"/store", func(b *testing.B) {
-				b.SetBytes(int64(4 * len(flat)))
-				b.ReportAllocs()
-				for b.Loop() {
-					got, err := m.Search(context.Background(), q)
-					if err != nil || len(got) != 1 || got[0].ID != fmt.Sprint(n/2) {
-						b.Fatalf("search: %v %v", got, err)
-					}
-				}
-			})
+			b.Run(fmt.Sprintf("entries=%d/dims=%d", n, dims), func(b *testing.B) { scanSideBySide(b, n, dims) })
 		}
 	}
+}
+
+func scanSideBySide(b *testing.B, n, dims int) {
+	m, p, flat := benchStore(b, n, dims)
+	r := rand.New(rand.NewPCG(9, 9))
+	q := Query{Partition: p, Vector: perturbed(r, flat[n/2*dims:(n/2+1)*dims], 0.5/float64(dims)), MaxDistance: 0.1, K: 5}
+	b.Run("copy", func(b *testing.B) {
+		dst := make([]float32, len(flat))
+		copy(dst, flat) // the pages faulted in before the clock starts
+		b.SetBytes(int64(4 * len(flat)))
+		for b.Loop() {
+			copy(dst, flat)
+		}
+	})
+	b.Run("exact", func(b *testing.B) {
+		b.SetBytes(int64(4 * len(flat)))
+		for b.Loop() {
+			best, at := float32(-2), -1
+			for i := range n {
+				if d := vecmath.Dot(q.Vector, flat[i*dims:(i+1)*dims]); d > best {
+					best, at = d, i
+				}
+			}
+			if at != n/2 {
+				b.Fatalf("exact scan found %d", at)
+			}
+		}
+	})
+	b.Run("store", func(b *testing.B) {
+		b.SetBytes(int64(4 * len(flat)))
+		b.ReportAllocs()
+		for b.Loop() {
+			got, err := m.Search(context.Background(), q)
+			if err != nil || len(got) != 1 || got[0].ID != fmt.Sprint(n/2) {
+				b.Fatalf("search: %v %v", got, err)
+			}
+		}
+	})
 }
 
 // BenchmarkMemorySearchParallel is searches from every core at once on

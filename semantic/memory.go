@@ -34,10 +34,11 @@ type MemoryOptions struct {
 // partition's vectors, with TTL expiry and LRU bounds. Vectors must be
 // normalised (the Cache does it), so distance is 1 − dot.
 //
-// A search reads the partition's int8 codes (a quarter of the float32
-// bytes) with no lock held, bounds each code's error, and rescores exactly
-// every entry the bounds cannot rule out, so it returns what an exact
-// float32 scan would (see memscan.go). mu guards only the bookkeeping
+// A search reads the partition's codes with no lock held: in a large
+// partition first its sign codes (1/32 of the float32 bytes), then the int8
+// codes (a quarter) of the rows they leave in; it bounds each int8 code's
+// error and rescores exactly every entry the bounds cannot rule out, so it
+// returns what an exact float32 scan would (see memscan.go). mu guards only the bookkeeping
 // (index, LRU order, byte count), held for microseconds: an exact Get
 // never waits for a scan, and a write never stalls a reader.
 type Memory struct {
@@ -50,6 +51,8 @@ type Memory struct {
 	scopes map[string]*lru[string, *record]
 	parts  map[Partition]*partition
 	bytes  int64
+	// rotations holds the sign codes' rotation by dimensions.
+	rotations sync.Map
 }
 
 // record is one stored entry. e never changes once stored; dead is set,
@@ -89,12 +92,12 @@ func NewMemory(o MemoryOptions) (*Memory, error) {
 const entryOverhead = 320
 
 // EntryBytes is what an entry of this window, completion, ID and vector
-// size counts against MaxBytes: the float32 vector, its int8 codes, the
-// strings and a fixed overhead.
+// size counts against MaxBytes: the float32 vector, its int8 and sign
+// codes, the strings and a fixed overhead.
 func EntryBytes(e Entry) int64 {
 	var vec int
 	if e.Vector != nil {
-		vec = 4*len(e.Vector) + vecmath.Stride(len(e.Vector)) + 12
+		vec = 4*len(e.Vector) + vecmath.Stride(len(e.Vector)) + 8*vecmath.Words(len(e.Vector)) + 12
 	}
 	return int64(vec + len(e.ID) + len(e.Window) + len(e.Completion) + entryOverhead)
 }
@@ -113,26 +116,26 @@ func (m *Memory) Put(ctx context.Context, e Entry) error {
 	}
 	rec.e.Vector = slices.Clone(e.Vector)
 	rec.e.Completion = slices.Clone(e.Completion)
-	var codes []int8
-	var quant vecmath.Quantized
-	if e.Vector != nil { // quantised before the lock is taken
-		codes = make([]int8, vecmath.Stride(len(e.Vector)))
-		quant = vecmath.QuantizeInt8(codes, rec.e.Vector)
+	var c codes
+	if e.Vector != nil { // coded before the lock is taken
+		c = codes{signs: make([]uint64, vecmath.Words(len(e.Vector))), int8: make([]int8, vecmath.Stride(len(e.Vector)))}
+		c.quant = vecmath.QuantizeInt8(c.int8, rec.e.Vector)
+		m.rotation(len(e.Vector)).SignCode(c.signs, rec.e.Vector)
 	}
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p := m.parts[e.Partition]
-	if codes != nil && p != nil && p.dims != len(e.Vector) {
+	if c.int8 != nil && p != nil && p.dims != len(e.Vector) {
 		return fmt.Errorf("memory store: %d dimensions, the partition's entries %d: %w", len(e.Vector), p.dims, ErrDimension)
 	}
 	m.all.delete(e.ID) // a replaced entry leaves first
-	if codes != nil {
+	if c.int8 != nil {
 		if p = m.parts[e.Partition]; p == nil { // the delete may have emptied it
-			p = &partition{dims: len(e.Vector), stride: len(codes)}
+			p = &partition{dims: len(e.Vector), stride: len(c.int8), words: len(c.signs), rot: m.rotation(len(e.Vector))}
 			m.parts[e.Partition] = p
 		}
-		p.add(rec, codes, quant)
+		p.add(rec, c)
 	}
 	m.bytes += rec.size
 	m.all.put(e.ID, rec)
@@ -197,10 +200,11 @@ func (m *Memory) Search(ctx context.Context, q Query) ([]Match, error) {
 	}
 	out := make([]Match, 0, len(found))
 	for _, f := range found {
-		if !f.rec.dead.Load() { // a candidate counts as a use for the LRU bounds
-			m.all.get(f.rec.e.ID)
-			m.touchScope(f.rec)
+		if f.rec.dead.Load() { // deleted, evicted or expired during the scan
+			continue
 		}
+		m.all.get(f.rec.e.ID) // a result counts as a use for the LRU bounds
+		m.touchScope(f.rec)
 		out = append(out, *m.match(f.rec, max(f.dist, 0)))
 	}
 	m.mu.Unlock()
@@ -222,6 +226,15 @@ func (m *Memory) Bytes() int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.bytes
+}
+
+// rotation is the sign codes' rotation for vectors of dims dimensions.
+func (m *Memory) rotation(dims int) *vecmath.Rotation {
+	if r, ok := m.rotations.Load(dims); ok {
+		return r.(*vecmath.Rotation)
+	}
+	r, _ := m.rotations.LoadOrStore(dims, vecmath.NewRotation(dims))
+	return r.(*vecmath.Rotation)
 }
 
 func (m *Memory) touchScope(rec *record) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -209,4 +210,54 @@ func TestMemoryMaxBytes(t *testing.T) {
 	if err := m.Put(ctx, entry("huge", int(4*size))); err == nil {
 		t.Error("an entry larger than the whole bound was stored")
 	}
+}
+
+// TestMemorySearchSkipsEntriesDeadDuringScan deletes the nearest entry
+// while a search runs, at each of the points where the search checks its
+// context (before, between and after the blocks it scans): the search must
+// never return the deleted entry.
+func TestMemorySearchSkipsEntriesDeadDuringScan(t *testing.T) {
+	for at := int32(1); at <= 6; at++ {
+		t.Run(fmt.Sprint("check=", at), func(t *testing.T) {
+			clk := &clock{t: time.Unix(1_700_000_000, 0)}
+			m := newTestMemory(t, clk, 10)
+			p := Partition{Scope: "s"}
+			for i, id := range []string{"gone", "kept"} {
+				v, _ := Normalize(append([]float32{1, float32(i) * 0.1}, make([]float32, wordDims-2)...))
+				if err := m.Put(context.Background(), Entry{ID: id, Partition: p, Vector: v, StoredAt: clk.t, TTL: time.Hour}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx := &onCheck{Context: context.Background(), at: at, do: func() {
+				if ok, err := m.Delete(context.Background(), m.prefix()+"gone"); !ok || err != nil {
+					t.Errorf("delete: %v %v", ok, err)
+				}
+			}}
+			got, err := m.Search(ctx, Query{Partition: p, Vector: unit(0), MaxDistance: 0.1, K: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, g := range got {
+				if g.ID == "gone" && ctx.calls.Load() >= at {
+					t.Errorf("search returned an entry deleted during it (deleted at context check %d)", at)
+				}
+			}
+		})
+	}
+}
+
+// onCheck is a context that runs do at its at-th Err check: something
+// happening at that point of a call.
+type onCheck struct {
+	context.Context
+	at    int32
+	do    func()
+	calls atomic.Int32
+}
+
+func (c *onCheck) Err() error {
+	if c.calls.Add(1) == c.at {
+		c.do()
+	}
+	return nil
 }

@@ -13,9 +13,9 @@ import (
 	"github.com/semproc/semproc/semantic/vecmath"
 )
 
-// A partition keeps its entries' int8 codes in blocks of up to blockRows rows,
-// struct of arrays: the codes back to back, then each row's quantisation
-// figures and record. Rows are only ever appended to the last block, and
+// A partition keeps its entries' codes in blocks of up to blockRows rows,
+// struct of arrays: the sign codes back to back, the int8 codes back to
+// back, then each row's quantisation figures and record. Rows are only ever appended to the last block, and
 // published by storing the block's row count after they are written, so a
 // scan reads a block's first n rows with no lock. An entry that leaves is
 // only marked dead; a full block half dead is copied without its dead rows
@@ -27,12 +27,14 @@ const (
 )
 
 type partition struct {
-	dims, stride int
-	blocks       atomic.Pointer[[]*block]
-	live         int // rows not dead, under Memory.mu
+	dims, stride, words int
+	rot                 *vecmath.Rotation
+	blocks              atomic.Pointer[[]*block]
+	live                int // rows not dead, under Memory.mu
 }
 
 type block struct {
+	signs []uint64
 	codes []int8
 	quant []vecmath.Quantized
 	recs  []*record
@@ -42,8 +44,18 @@ type block struct {
 	sealed bool
 }
 
-func newBlock(rows, stride int) *block {
-	return &block{codes: make([]int8, rows*stride), quant: make([]vecmath.Quantized, rows), recs: make([]*record, rows)}
+func (p *partition) newBlock(rows int) *block {
+	return &block{
+		signs: make([]uint64, rows*p.words), codes: make([]int8, rows*p.stride),
+		quant: make([]vecmath.Quantized, rows), recs: make([]*record, rows),
+	}
+}
+
+// codes is what Put computes for a vector before it takes the lock.
+type codes struct {
+	signs []uint64
+	int8  []int8
+	quant vecmath.Quantized
 }
 
 func (p *partition) view() []*block {
@@ -54,7 +66,7 @@ func (p *partition) view() []*block {
 }
 
 // add appends rec's codes, under Memory.mu.
-func (p *partition) add(rec *record, codes []int8, q vecmath.Quantized) {
+func (p *partition) add(rec *record, c codes) {
 	bs := p.view()
 	var b *block
 	if len(bs) > 0 {
@@ -63,13 +75,14 @@ func (p *partition) add(rec *record, codes []int8, q vecmath.Quantized) {
 	if b == nil || b.sealed {
 		// Blocks grow with the partition, so the many small partitions of
 		// a store with many tenants and fingerprints stay small.
-		b = newBlock(min(blockRows, max(minBlockRows, p.live)), p.stride)
+		b = p.newBlock(min(blockRows, max(minBlockRows, p.live)))
 		grown := append(slices.Clip(bs), b) // a new slice: scans keep theirs
 		p.blocks.Store(&grown)
 	}
 	row := int(b.n.Load())
-	copy(b.codes[row*p.stride:], codes)
-	b.quant[row], b.recs[row] = q, rec
+	copy(b.signs[row*p.words:], c.signs)
+	copy(b.codes[row*p.stride:], c.int8)
+	b.quant[row], b.recs[row] = c.quant, rec
 	rec.part, rec.blk, rec.row = p, b, row
 	b.n.Store(int32(row + 1))
 	b.sealed = row+1 == len(b.recs)
@@ -92,12 +105,13 @@ func (p *partition) compact(b *block) {
 	bs := slices.Clone(p.view())
 	i := slices.Index(bs, b)
 	if keep := n - b.dead; keep > 0 {
-		c := newBlock(keep, p.stride)
+		c := p.newBlock(keep)
 		j := 0
 		for r, rec := range b.recs[:n] {
 			if rec.dead.Load() {
 				continue
 			}
+			copy(c.signs[j*p.words:(j+1)*p.words], b.signs[r*p.words:(r+1)*p.words])
 			copy(c.codes[j*p.stride:(j+1)*p.stride], b.codes[r*p.stride:(r+1)*p.stride])
 			c.quant[j], c.recs[j] = b.quant[r], rec
 			rec.blk, rec.row = c, j
@@ -118,9 +132,14 @@ type found struct {
 	dist float64
 }
 
-// minCodesPerWorker is the scan work (in code bytes) worth another
-// goroutine: a few hundred microseconds.
-const minCodesPerWorker = 4 << 20
+// minBytesPerWorker is the scan work (in code bytes read) worth another
+// goroutine: about a hundred microseconds.
+const minBytesPerWorker = 1 << 20
+
+// signFilterRows is the partition size from which a search reads the sign
+// codes first: below it the int8 codes are few enough to read them all, and
+// rotating the query would cost more than it saves.
+const signFilterRows = 2048
 
 // search returns what an exact float32 scan of p would: the q.Limit()
 // nearest usable entries within q.MaxDistance, nearest first. It also
@@ -128,10 +147,17 @@ const minCodesPerWorker = 4 << 20
 //
 // Each row's code dot product is within a known bound of the exact one
 // (‖q‖·the row's residual + the query's residual·the row's code norm), so
-// every row has a distance interval. A
-// row is a candidate when its lower end is within the threshold and within
-// the k-th smallest upper end seen so far; the candidates are rescored in
-// float32 and the k nearest kept. A row of the exact top k always passes.
+// every row has a distance interval. A row is a candidate when its lower
+// end is within the threshold and within the k-th smallest upper end seen
+// so far; the candidates are rescored in float32 and the k nearest kept. A
+// row of the exact top k always passes.
+//
+// In a large partition the sign codes (1 bit a dimension) come first: only
+// rows whose Hamming distance to the query's code is within a wide margin
+// (signMargin) of the threshold's and of the k-th nearest code's have their
+// int8 codes read. That step is an estimate, so it is tested for recall
+// against the exact scan; the margin keeps a row of the exact top k out
+// only beyond six standard deviations of the estimate.
 func (p *partition) search(ctx context.Context, q Query, now time.Time) ([]found, []*record, error) {
 	blocks := p.view()
 	s := scan{
@@ -142,7 +168,14 @@ func (p *partition) search(ctx context.Context, q Query, now time.Time) ([]found
 	for _, b := range blocks {
 		rows += int(b.n.Load())
 	}
-	workers := min(runtime.GOMAXPROCS(0), max(rows*p.stride/minCodesPerWorker, 1), len(blocks))
+	rowBytes := p.stride
+	if rows >= signFilterRows {
+		s.words, s.signs = p.words, make([]uint64, p.words)
+		p.rot.SignCode(s.signs, q.Vector)
+		s.hmax = thresholdHamming(q.MaxDistance, p.dims)
+		rowBytes = 8 * p.words
+	}
+	workers := min(runtime.GOMAXPROCS(0), max(rows*rowBytes/minBytesPerWorker, 1), len(blocks))
 	scans := make([]scan, max(workers, 1))
 	var wg sync.WaitGroup
 	for w := range scans {
@@ -199,6 +232,13 @@ type scan struct {
 	stride int
 	codes  vecmath.QueryCodes
 	qnorm  float64
+	// With the sign filter: the query's sign code, its words, the Hamming
+	// distance past which a row is beyond the threshold (margin included),
+	// and the k smallest distances of the candidates seen, ascending.
+	words    int
+	signs    []uint64
+	hmax     int32
+	hammings []int32
 	// upper holds the k smallest upper distance bounds of usable rows seen,
 	// ascending; cands the rows whose lower bound passed when seen.
 	upper []float64
@@ -218,16 +258,49 @@ func (s *scan) limit() float64 {
 	return min(s.q.MaxDistance, s.upper[s.k-1])
 }
 
+// signMargin is how many more bits than h a row of the exact top k may
+// differ by from the query, where h is the Hamming distance of a row at
+// least as near: six standard deviations of the difference of two
+// distances each about Binomial(dims, h/dims), and a few bits more for
+// small h.
+func signMargin(h int32, dims int) int32 {
+	p := min(float64(h)/float64(dims), 0.5)
+	return int32(math.Ceil(6*math.Sqrt(2*float64(dims)*p*(1-p)))) + 8
+}
+
+// thresholdHamming is the Hamming distance past which a row lies beyond
+// cosine distance maxDistance, margin included: two vectors at angle θ
+// differ in dims·θ/π bits on average.
+func thresholdHamming(maxDistance float64, dims int) int32 {
+	theta := math.Acos(max(-1, min(1, 1-maxDistance)))
+	h := int32(math.Ceil(float64(dims) * theta / math.Pi))
+	return h + signMargin(h, dims)
+}
+
+// hlimit is the Hamming distance past which a row cannot be in the top k.
+func (s *scan) hlimit(dims int) int32 {
+	if len(s.hammings) < s.k {
+		return s.hmax
+	}
+	h := s.hammings[s.k-1]
+	return min(s.hmax, h+signMargin(h, dims))
+}
+
 func (s *scan) blocks(ctx context.Context, blocks []*block) {
-	dots := make([]int32, blockRows)
+	dots, dists := make([]int32, blockRows), make([]int32, blockRows)
 	for _, b := range blocks {
 		if ctx.Err() != nil {
 			return
 		}
-		s.block(b, dots)
+		if s.signs != nil {
+			s.filtered(b, dists)
+		} else {
+			s.block(b, dots)
+		}
 	}
 }
 
+// block reads every row's int8 codes.
 func (s *scan) block(b *block, dots []int32) {
 	n := int(b.n.Load())
 	if n == 0 {
@@ -235,23 +308,54 @@ func (s *scan) block(b *block, dots []int32) {
 	}
 	vecmath.DotsInt8(b.codes, s.stride, s.codes.Codes, dots[:n])
 	lim := s.limit()
-	qscale, qres := float64(s.codes.Scale), float64(s.codes.Residual)
 	for i, d := range dots[:n] {
-		qz := &b.quant[i]
-		sim := qscale * float64(qz.Scale) * float64(d)
-		slack := s.qnorm*float64(qz.Residual) + qres*float64(qz.Norm) + boundSlack
-		lower := 1 - sim - slack
-		if lower > lim {
-			continue
+		if s.row(b, i, d, lim) {
+			lim = s.limit()
 		}
-		rec := b.recs[i]
-		if !s.usable(rec) {
-			continue
-		}
-		s.cands = append(s.cands, candidate{rec, lower})
-		s.addUpper(1 - sim + slack)
-		lim = s.limit()
 	}
+}
+
+// filtered reads every row's sign code, and the int8 codes of the rows
+// whose Hamming distance passes.
+func (s *scan) filtered(b *block, dists []int32) {
+	n := int(b.n.Load())
+	if n == 0 {
+		return
+	}
+	dims := len(s.q.Vector)
+	vecmath.Hamming(b.signs, s.words, s.signs, dists[:n])
+	hlim, lim := s.hlimit(dims), s.limit()
+	var dot [1]int32
+	for i, h := range dists[:n] {
+		if h > hlim {
+			continue
+		}
+		vecmath.DotsInt8(b.codes[i*s.stride:], s.stride, s.codes.Codes, dot[:])
+		if s.row(b, i, dot[0], lim) {
+			s.hammings = insertSmallest(s.hammings, s.k, h)
+			hlim, lim = s.hlimit(dims), s.limit()
+		}
+	}
+}
+
+// row bounds row i's distance from its code dot product d, and keeps it as
+// a candidate when its lower bound is within lim and it is usable; it says
+// whether it did.
+func (s *scan) row(b *block, i int, d int32, lim float64) bool {
+	qz := &b.quant[i]
+	sim := float64(s.codes.Scale) * float64(qz.Scale) * float64(d)
+	slack := s.qnorm*float64(qz.Residual) + float64(s.codes.Residual)*float64(qz.Norm) + boundSlack
+	lower := 1 - sim - slack
+	if lower > lim {
+		return false
+	}
+	rec := b.recs[i]
+	if !s.usable(rec) {
+		return false
+	}
+	s.cands = append(s.cands, candidate{rec, lower})
+	s.upper = insertSmallest(s.upper, s.k, 1-sim+slack)
+	return true
 }
 
 func (s *scan) usable(rec *record) bool {
@@ -265,15 +369,17 @@ func (s *scan) usable(rec *record) bool {
 	return !rec.e.StoredAt.Before(s.q.NotBefore)
 }
 
-func (s *scan) addUpper(u float64) {
-	if len(s.upper) == s.k && u >= s.upper[s.k-1] {
-		return
+// insertSmallest inserts x into the ascending list of the k smallest
+// values seen, xs.
+func insertSmallest[T cmp.Ordered](xs []T, k int, x T) []T {
+	if len(xs) == k && x >= xs[k-1] {
+		return xs
 	}
-	i, _ := slices.BinarySearch(s.upper, u)
-	if len(s.upper) == s.k {
-		s.upper = s.upper[:s.k-1]
+	i, _ := slices.BinarySearch(xs, x)
+	if len(xs) == k {
+		xs = xs[:k-1]
 	}
-	s.upper = slices.Insert(s.upper, i, u)
+	return slices.Insert(xs, i, x)
 }
 
 func norm(v []float32) float64 {

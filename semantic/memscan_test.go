@@ -59,14 +59,15 @@ func perturbed(r *rand.Rand, v []float32, noise float64) []float32 {
 // TestMemorySearchMatchesExactScan checks that the quantised scan returns
 // the exact scan's top k, for random data and for clusters of near
 // duplicates (where many entries lie within the bounds of each other), while
-// entries are replaced, evicted (blocks compacted) and expire.
+// entries are replaced, evicted (blocks compacted) and expire. The
+// partition is large enough for the sign pre-filter.
 func TestMemorySearchMatchesExactScan(t *testing.T) {
 	ctx := context.Background()
 	for _, dims := range []int{64, 384, 1536} {
 		t.Run(fmt.Sprint("dims=", dims), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(dims), 7))
 			clk := &clock{t: time.Unix(1_700_000_000, 0)}
-			const maxEntries = 1500
+			const maxEntries = signFilterRows + 1000
 			m, err := NewMemory(MemoryOptions{MaxEntries: maxEntries, Dimensions: dims, Now: clk.now})
 			if err != nil {
 				t.Fatal(err)
@@ -78,12 +79,12 @@ func TestMemorySearchMatchesExactScan(t *testing.T) {
 			for i := range centres {
 				centres[i] = randomUnit(r, dims)
 			}
-			for i := range 2200 {
+			for i := range maxEntries + 700 {
 				v := randomUnit(r, dims)
 				if i%2 == 0 { // half of them near one of 20 centres
 					v = perturbed(r, centres[r.IntN(len(centres))], 0.3/float64(dims))
 				}
-				id := fmt.Sprint(r.IntN(2000)) // some IDs come back: replacement
+				id := fmt.Sprint(r.IntN(maxEntries + 500)) // some IDs come back: replacement
 				ttl := time.Hour
 				if i%7 == 0 {
 					ttl = time.Second
@@ -101,6 +102,9 @@ func TestMemorySearchMatchesExactScan(t *testing.T) {
 				}
 			}
 			clk.t = clk.t.Add(10 * time.Second) // the short-lived ones expire
+			if live := m.parts[p].live; live < signFilterRows {
+				t.Fatalf("%d entries: too few for the sign pre-filter", live)
+			}
 			for i := range 60 {
 				q := Query{Partition: p, Vector: randomUnit(r, dims), MaxDistance: 2, K: 1 + i%10}
 				switch i % 3 {

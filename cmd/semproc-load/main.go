@@ -11,7 +11,8 @@
 // the embeddings server -serve-embeddings starts maps near the stored
 // vectors: a semantic hit. -passthrough sends requests semproc does not
 // handle; -floor also starts, in its own process, a server that only skips
-// after the request headers, and compares semproc's throughput with it.
+// after the request headers, and compares semproc's throughput with it
+// (and, given semproc's -pid, the CPU time each spends a request).
 //
 //	semproc-load -serve-embeddings 127.0.0.1:50600 -dims 1536 &
 //	semproc-load -addr 127.0.0.1:50551 -floor -c 64 -d 10s
@@ -50,6 +51,7 @@ type options struct {
 	variant     int
 	passthrough bool
 	floor       bool
+	pid         int
 }
 
 func main() {
@@ -64,6 +66,7 @@ func main() {
 	flag.IntVar(&o.variant, "variant", 0, "ask the prompts in other words, variant V (exact misses, semantic hits with -serve-embeddings)")
 	flag.BoolVar(&o.passthrough, "passthrough", false, "send only requests semproc does not handle (GET, request headers)")
 	flag.BoolVar(&o.floor, "floor", false, "with -passthrough: also measure a server that only skips, started in its own process, and print the ratio")
+	flag.IntVar(&o.pid, "pid", 0, "with -floor: semproc's process ID, to compare the CPU time each server spends a request too (Linux)")
 	serveEmbeddings := flag.String("serve-embeddings", "", "serve a zero-work OpenAI embeddings API on this address instead of sending load")
 	dims := flag.Int("dims", 1536, "vector size -serve-embeddings returns")
 	serveFloor := flag.String("serve-floor", "", "serve the pass-through floor on this address instead of sending load (-floor starts it)")

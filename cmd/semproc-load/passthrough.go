@@ -8,6 +8,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"time"
 
 	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
@@ -113,23 +115,63 @@ func runFloor(ctx context.Context, o options, out io.Writer) error {
 
 	round := o
 	round.duration = o.duration / 4
+	pids := [2]int{o.pid, cmd.Process.Pid}
 	var n [2]int
-	var took [2]time.Duration
+	var took, cpu [2]time.Duration
 	for i := range 4 {
 		round.addr = o.addr
 		if i%2 == 1 {
 			round.addr = floorAddr
 		}
+		before, cerr := cpuTime(pids[i%2])
 		rs, elapsed, err := load(round)
 		if err != nil {
 			return fmt.Errorf("%s: %w", round.addr, err)
 		}
+		after, aerr := cpuTime(pids[i%2])
+		if o.pid > 0 && (cerr != nil || aerr != nil) {
+			return fmt.Errorf("CPU time of process %d: %w", pids[i%2], errors.Join(cerr, aerr))
+		}
 		n[i%2] += len(rs)
 		took[i%2] += elapsed
+		cpu[i%2] += after - before
 	}
 	semproc, floor := float64(n[0])/took[0].Seconds(), float64(n[1])/took[1].Seconds()
 	fmt.Fprintf(out, "pass-through with %d streams: semproc %.0f req/s, floor %.0f req/s, ratio %.3f\n", o.conc, semproc, floor, semproc/floor)
+	if o.pid > 0 {
+		perReq := func(i int) float64 { return float64(cpu[i].Microseconds()) / float64(n[i]) }
+		fmt.Fprintf(out, "CPU time a request: semproc %.1f µs, floor %.1f µs; floor / semproc %.3f\n", perReq(0), perReq(1), perReq(1)/perReq(0))
+	}
 	return nil
+}
+
+// cpuTime is the user and system CPU time process pid has used so far, from
+// /proc (Linux); an error elsewhere.
+func cpuTime(pid int) (time.Duration, error) {
+	if pid <= 0 {
+		return 0, nil
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name (which may hold spaces), from field 3:
+	// utime and stime are fields 14 and 15, in clock ticks (USER_HZ, 100 on
+	// every Linux platform Go supports).
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		t, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+		}
+		ticks += t
+	}
+	return time.Duration(ticks) * time.Second / 100, nil
 }
 
 func waitListening(ctx context.Context, addr string, limit time.Duration) error {

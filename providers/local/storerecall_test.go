@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"testing"
@@ -17,6 +18,9 @@ import (
 // quantised search returns what an exact float32 scan does, on real
 // embeddings: the GPTCache origins stored, every paraphrase asked, at the
 // default threshold and looser ones, for the nearest and the nearest five.
+// Beside each origin the store holds four near copies of it (noise at
+// cosine distances of about 0.005 to 0.2), so that the partition is large
+// enough for the store's sign pre-filter and every query has close rivals.
 func TestMemoryStoreExactOnGPTCache(t *testing.T) {
 	if testing.Short() {
 		t.Skip("embeds 1,500 texts")
@@ -40,15 +44,30 @@ func TestMemoryStoreExactOnGPTCache(t *testing.T) {
 		return v
 	}
 	ctx := context.Background()
-	m, err := semantic.NewMemory(semantic.MemoryOptions{MaxEntries: len(set.Stored), Dimensions: Dimensions})
+	p := semantic.Partition{Scope: "gptcache"}
+	var stored [][]float32
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, text := range set.Stored {
+		v := unit(text)
+		stored = append(stored, v)
+		for _, noise := range []float64{0.005, 0.01, 0.02, 0.04} {
+			near := make([]float32, len(v))
+			for j := range v {
+				near[j] = v[j] + float32(noise*r.NormFloat64())
+			}
+			near, err := semantic.Normalize(near)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored = append(stored, near)
+		}
+	}
+	m, err := semantic.NewMemory(semantic.MemoryOptions{MaxEntries: len(stored), Dimensions: Dimensions})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := semantic.Partition{Scope: "gptcache"}
-	stored := make([][]float32, len(set.Stored))
-	for i, text := range set.Stored {
-		stored[i] = unit(text)
-		if err := m.Put(ctx, semantic.Entry{ID: fmt.Sprint(i), Partition: p, Vector: stored[i], StoredAt: time.Now(), TTL: time.Hour}); err != nil {
+	for i, v := range stored {
+		if err := m.Put(ctx, semantic.Entry{ID: fmt.Sprint(i), Partition: p, Vector: v, StoredAt: time.Now(), TTL: time.Hour}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -45,7 +45,17 @@ func dotsInt8AVX(codes *int8, q *int16, stride, rows int, out *int32)
 //go:noescape
 func axpy4AVX(c, b *float32, ldb int, a *[4]float32, n int)
 
-// dot, dotsInt8 and axpy4 run the assembly when the CPU can; their callers
+// butterflyAVX is butterflyGeneric for n a multiple of 8.
+//
+//go:noescape
+func butterflyAVX(a, b *float32, n int)
+
+// hammingAVX is hammingGeneric for words a multiple of 4.
+//
+//go:noescape
+func hammingAVX(codes, q *uint64, words, rows int, out *int32)
+
+// dot, dotsInt8, axpy4, butterfly and hamming run the assembly when the CPU can; their callers
 // have checked the lengths.
 func dot(a, b []float32) float32 {
 	if !useAVX {
@@ -68,4 +78,20 @@ func axpy4(c, b []float32, ldb int, a *[4]float32) {
 		return
 	}
 	axpy4AVX(&c[0], &b[0], ldb, a, len(c))
+}
+
+func butterfly(a, b []float32) {
+	if !useAVX || len(a)%8 != 0 {
+		butterflyGeneric(a, b)
+		return
+	}
+	butterflyAVX(&a[0], &b[0], len(a))
+}
+
+func hamming(codes []uint64, words int, q []uint64, out []int32) {
+	if !useAVX || words%4 != 0 {
+		hammingGeneric(codes, words, q, out)
+		return
+	}
+	hammingAVX(&codes[0], &q[0], words, len(out), &out[0])
 }

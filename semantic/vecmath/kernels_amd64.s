@@ -203,3 +203,89 @@ tail:
 done:
 	VZEROUPPER
 	RET
+
+// func butterflyAVX(a, b *float32, n int)
+//
+// a[j], b[j] = a[j]+b[j], a[j]-b[j] for j < n, n a multiple of 8.
+TEXT ·butterflyAVX(SB), NOSPLIT, $0-24
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ n+16(FP), CX
+
+fly8:
+	CMPQ CX, $0
+	JLE  flydone
+	VMOVUPS (SI), Y0
+	VMOVUPS (DI), Y1
+	VADDPS Y1, Y0, Y2
+	VSUBPS Y1, Y0, Y3
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  fly8
+
+flydone:
+	VZEROUPPER
+	RET
+
+// Popcounts of the 16 nibbles, for VPSHUFB.
+DATA nibbleCounts<>+0(SB)/8, $0x0302020102010100
+DATA nibbleCounts<>+8(SB)/8, $0x0403030203020201
+GLOBL nibbleCounts<>(SB), RODATA|NOPTR, $16
+
+// func hammingAVX(codes, q *uint64, words, rows int, out *int32)
+//
+// words is a multiple of 4. Each 32-byte step XORs the code with the
+// query, counts the bits of each nibble with a VPSHUFB lookup and sums the
+// bytes into four 64-bit lanes with VPSADBW.
+TEXT ·hammingAVX(SB), NOSPLIT, $0-40
+	MOVQ codes+0(FP), SI
+	MOVQ q+8(FP), DX
+	MOVQ words+16(FP), CX
+	SHLQ $3, CX
+	MOVQ rows+24(FP), R8
+	MOVQ out+32(FP), DI
+	VBROADCASTI128 nibbleCounts<>(SB), Y15
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	VPXOR Y13, Y13, Y13
+
+hrow:
+	TESTQ R8, R8
+	JZ    hdone
+	VPXOR Y3, Y3, Y3
+	XORQ  BX, BX
+
+hstep:
+	CMPQ BX, CX
+	JGE  hreduce
+	VMOVDQU (SI)(BX*1), Y1
+	VPXOR (DX)(BX*1), Y1, Y1
+	VPSRLW $4, Y1, Y2
+	VPAND Y14, Y1, Y1
+	VPAND Y14, Y2, Y2
+	VPSHUFB Y1, Y15, Y1
+	VPSHUFB Y2, Y15, Y2
+	VPADDB Y1, Y2, Y1
+	VPSADBW Y13, Y1, Y1
+	VPADDQ Y1, Y3, Y3
+	ADDQ $32, BX
+	JMP  hstep
+
+hreduce:
+	VEXTRACTI128 $1, Y3, X4
+	VPADDQ X4, X3, X3
+	VPSHUFD $0x4e, X3, X4
+	VPADDQ X4, X3, X3
+	VMOVD X3, (DI)
+	ADDQ CX, SI
+	ADDQ $4, DI
+	DECQ R8
+	JMP  hrow
+
+hdone:
+	VZEROUPPER
+	RET

@@ -11,3 +11,9 @@ func dotsInt8(codes []int8, stride int, q []int16, out []int32) {
 }
 
 func axpy4(c, b []float32, ldb int, a *[4]float32) { axpy4Generic(c, b, ldb, a) }
+
+func butterfly(a, b []float32) { butterflyGeneric(a, b) }
+
+func hamming(codes []uint64, words int, q []uint64, out []int32) {
+	hammingGeneric(codes, words, q, out)
+}

@@ -125,7 +125,8 @@ func TestAxpy4Kernels(t *testing.T) {
 }
 
 // BenchmarkKernels runs each kernel over 256 rows of 1536 dimensions (the
-// store's largest block), in the kernel in use and in pure Go.
+// store's largest block), in the kernel in use and in pure Go, and the
+// sign code of one vector (its rotation).
 func BenchmarkKernels(b *testing.B) {
 	const rows, dims = 256, 1536
 	r := rand.New(rand.NewPCG(7, 8))
@@ -137,6 +138,12 @@ func BenchmarkKernels(b *testing.B) {
 	q := randomFloats(r, dims)
 	qc := QuantizeQuery(q, dims)
 	out := make([]int32, rows)
+	rot := NewRotation(dims)
+	signs, qsigns := make([]uint64, rows*Words(dims)), make([]uint64, Words(dims))
+	for i := range rows {
+		rot.SignCode(signs[i*Words(dims):], flat[i*dims:(i+1)*dims])
+	}
+	rot.SignCode(qsigns, q)
 	for _, k := range []struct {
 		name  string
 		bytes int
@@ -154,6 +161,9 @@ func BenchmarkKernels(b *testing.B) {
 		}},
 		{"int8", rows * dims, func() { DotsInt8(codes, dims, qc.Codes, out) }},
 		{"int8/purego", rows * dims, func() { dotsInt8Generic(codes, dims, qc.Codes, out) }},
+		{"hamming", rows * dims / 8, func() { Hamming(signs, Words(dims), qsigns, out) }},
+		{"hamming/purego", rows * dims / 8, func() { hammingGeneric(signs, Words(dims), qsigns, out) }},
+		{"signcode", 4 * dims, func() { rot.SignCode(qsigns, q) }},
 	} {
 		b.Run(k.name, func(b *testing.B) {
 			b.SetBytes(int64(k.bytes))
