@@ -428,6 +428,38 @@ func routeHeaderReply(t *testing.T, per [][]*extprocv3.ProcessingResponse) (remo
 	return
 }
 
+// panickingStore panics on a lookup, as a store with a bug would.
+type panickingStore struct{}
+
+var _ semantic.VectorStore = panickingStore{}
+
+func (panickingStore) Get(context.Context, semantic.Partition, string) (*semantic.Match, error) {
+	panic("store bug")
+}
+func (panickingStore) Search(context.Context, semantic.Query) ([]semantic.Match, error) {
+	return nil, nil
+}
+func (panickingStore) Put(context.Context, semantic.Entry) error { return nil }
+
+// A panic after routing rewrote the held body still sends the body the
+// client sent, whole and once: not a piece of the rewritten one.
+func TestFullDuplexPanicAfterRoutingSendsTheClientsBody(t *testing.T) {
+	cache, err := semantic.NewCache(semantic.CacheOptions{Embedder: wordEmbedder{}, Store: panickingStore{}, Threshold: 0.2, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newTestEnv(t, func(o *Options) { o.Router = fakeRouter{}; o.Cache = cache })
+	body := `{"model":"auto","prompt":"math please"}`
+	per := e.exchange(t, duplex(reqHeaders("/v1/chat/completions", false, "authorization", "a")), reqBody(body[:30], false), reqBody(body[30:], true))
+	var got []byte
+	for _, r := range per[2] {
+		got = append(got, r.GetRequestBody().GetResponse().GetBodyMutation().GetStreamedResponse().GetBody()...)
+	}
+	if string(got) != body {
+		t.Errorf("body forwarded after a panic %q, want %q", got, body)
+	}
+}
+
 func TestRoutingHeaderFromClientNeverSurvives(t *testing.T) {
 	spoofed := func() *extprocv3.ProcessingRequest {
 		return reqHeaders("/v1/chat/completions", false, "x-semproc-model", "spoofed")

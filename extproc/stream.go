@@ -80,13 +80,16 @@ func newStream(ctx context.Context, s *Server) *stream {
 // back before the message is restored, so the pass-through sends every
 // body byte exactly once.
 func (st *stream) handleSafely(req *extprocv3.ProcessingRequest) (out []*extprocv3.ProcessingResponse) {
-	held, heldHeaders := len(st.body), st.heldHeaders
+	// The body as it was before this message: routing may have replaced
+	// st.body with a rewritten one since, which a pass-through must not
+	// send.
+	held, heldHeaders := st.body, st.heldHeaders
 	defer func() {
 		if r := recover(); r != nil {
 			st.log.Error("panic while processing a message; passing the request through", "panic", r, "stack", string(debug.Stack()))
 			st.s.o.Metrics.failure(st.ctx, "panic")
 			st.phase = phasePassThrough
-			st.body, st.heldHeaders = st.body[:min(held, len(st.body))], heldHeaders
+			st.body, st.heldHeaders = held, heldHeaders
 			out = st.passThrough(req)
 		}
 	}()
