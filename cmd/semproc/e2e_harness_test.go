@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"hash/fnv"
 	"io"
 	"net/http"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/semproc/semproc/envoy"
 	"github.com/semproc/semproc/extproc/envoysim"
+	"github.com/semproc/semproc/internal/fakellm"
 )
 
 // e2e is semproc started in-process by run's serve, an Envoy stand-in
@@ -38,10 +38,10 @@ type e2e struct {
 	// upstreamURL is the fake LLM's own URL, to ask it directly.
 	upstreamURL string
 	admin       string
-	upstream    *fakeLLM
+	upstream    *fakellm.Chat
 	// upstreams are the per-model fake upstreams of
 	// e2eOptions.modelUpstreams.
-	upstreams map[string]*fakeLLM
+	upstreams map[string]*fakellm.Chat
 	embed     *fakeEmbeddings
 }
 
@@ -52,14 +52,14 @@ func startE2E(t *testing.T, extraEnv map[string]string) *e2e {
 
 // e2eOptions vary the harness for one test.
 type e2eOptions struct {
-	// modelUpstreams each get a fakeLLM of their own (e2e.upstreams): the
+	// modelUpstreams each get a fake upstream of their own (e2e.upstreams): the
 	// stand-in sends a request whose x-semproc-model header names one of
 	// them there, as an Envoy route matching that header would, and any
 	// other request to e2e.upstream.
 	modelUpstreams []string
 	// upstream wraps the default fake upstream, e.g. to answer other APIs
-	// on other paths; nil serves the fakeLLM alone.
-	upstream func(*fakeLLM) http.Handler
+	// on other paths; nil serves the fake chat API alone.
+	upstream func(*fakellm.Chat) http.Handler
 	// filter changes the ext_proc filter of envoy.yaml (processing modes).
 	filter func(*filterv3.ExternalProcessor)
 	// embedMode is the fake embeddings' mode from the start.
@@ -68,7 +68,7 @@ type e2eOptions struct {
 
 func startE2EWith(t *testing.T, extraEnv map[string]string, opts e2eOptions) *e2e {
 	t.Helper()
-	e := &e2e{upstream: &fakeLLM{}, embed: &fakeEmbeddings{mode: opts.embedMode}, upstreams: map[string]*fakeLLM{}}
+	e := &e2e{upstream: &fakellm.Chat{}, embed: &fakeEmbeddings{mode: opts.embedMode}, upstreams: map[string]*fakellm.Chat{}}
 	var handler http.Handler = e.upstream
 	if opts.upstream != nil {
 		handler = opts.upstream(e.upstream)
@@ -124,7 +124,7 @@ func startE2EWith(t *testing.T, extraEnv map[string]string, opts e2eOptions) *e2
 	upURL, _ := url.Parse(up.URL)
 	byModel := map[string]*url.URL{}
 	for _, m := range opts.modelUpstreams {
-		f := &fakeLLM{}
+		f := &fakellm.Chat{}
 		srv := httptest.NewServer(f)
 		t.Cleanup(srv.Close)
 		e.upstreams[m] = f
@@ -195,71 +195,6 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
-}
-
-// fakeLLM answers chat completions like OpenAI: JSON, or SSE
-// chat.completion.chunk events when the request streams. The answer echoes
-// the last message, so a test can tell which request an answer belongs to.
-type fakeLLM struct {
-	calls atomic.Int64
-	mu    sync.Mutex
-	mode  string // "", "500", "length", "truncate"
-}
-
-func (f *fakeLLM) setMode(m string) { f.mu.Lock(); f.mode = m; f.mu.Unlock() }
-
-func (f *fakeLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.calls.Add(1)
-	f.mu.Lock()
-	mode := f.mode
-	f.mu.Unlock()
-	var req struct {
-		Model    string `json:"model"`
-		Stream   bool   `json:"stream"`
-		Messages []struct {
-			Content any `json:"content"`
-		} `json:"messages"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Messages) == 0 {
-		http.Error(w, `{"error":{"message":"bad request","type":"invalid_request_error"}}`, http.StatusBadRequest)
-		return
-	}
-	if mode == "500" {
-		http.Error(w, `{"error":{"message":"server error","type":"server_error"}}`, http.StatusInternalServerError)
-		return
-	}
-	answer := fmt.Sprintf("Answer %d to: %v", f.calls.Load(), req.Messages[len(req.Messages)-1].Content)
-	finish := "stop"
-	if mode == "length" {
-		finish = "length"
-	}
-	if !req.Stream {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":%q},"finish_reason":%q}],"usage":{"prompt_tokens":9,"completion_tokens":12,"total_tokens":21}}`,
-			req.Model, answer, finish)
-		return
-	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	fl := w.(http.Flusher)
-	chunk := func(delta, finish string) {
-		fin := "null"
-		if finish != "" {
-			fin = strconv.Quote(finish)
-		}
-		fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-2\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":%s,\"finish_reason\":%s}]}\n\n", req.Model, delta, fin)
-		fl.Flush()
-	}
-	chunk(`{"role":"assistant","content":""}`, "")
-	words := strings.SplitAfter(answer, " ")
-	for _, wd := range words {
-		b, _ := json.Marshal(map[string]string{"content": wd})
-		chunk(string(b), "")
-	}
-	if mode == "truncate" {
-		return // the connection ends without a finish reason or [DONE]
-	}
-	chunk(`{}`, finish)
-	fmt.Fprint(w, "data: [DONE]\n\n")
 }
 
 // fakeEmbeddings is an OpenAI-compatible /embeddings endpoint with
