@@ -296,3 +296,39 @@ func TestProxyStreamedEndForms(t *testing.T) {
 		})
 	}
 }
+
+func TestProxyHostRewriteAndForget(t *testing.T) {
+	tests := []struct {
+		name         string
+		opts         func(*Options)
+		upstreamHost bool // Host is the upstream's, not the client's
+		records      int
+	}{
+		{"defaults", func(*Options) {}, false, 1},
+		{"auto_host_rewrite", func(o *Options) { o.HostRewrite = true }, true, 1},
+		{"forget", func(o *Options) { o.Forget = true }, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var host atomic.Value
+			up := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				host.Store(r.Host)
+				_, _ = io.WriteString(w, "{}")
+			})
+			h := newHarness(t, shippedFilter(), continueAll, up, tt.opts)
+			if resp, _ := post(t, h.url, `{"model":"m"}`); resp.StatusCode != 200 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			want := strings.TrimPrefix(h.url, "http://")
+			if tt.upstreamHost {
+				want = strings.TrimPrefix(h.upstream.URL, "http://")
+			}
+			if got := host.Load(); got != want {
+				t.Errorf("upstream Host %q, want %q", got, want)
+			}
+			if got := len(h.proxy.Exchanges()); got != tt.records {
+				t.Errorf("%d exchanges recorded, want %d", got, tt.records)
+			}
+		})
+	}
+}
