@@ -158,7 +158,14 @@ func (e *e2e) client(key string) openai.Client {
 // contain match.
 func (e *e2e) metric(t *testing.T, name, match string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + e.admin + "/metrics")
+	return scrape(t, e.admin, name, match)
+}
+
+// scrape reads one sample of the /metrics of the admin listener at admin,
+// summed over the label sets that contain match.
+func scrape(t *testing.T, admin, name, match string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + admin + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,8 +188,15 @@ func (e *e2e) metric(t *testing.T, name, match string) float64 {
 // the request path.
 func (e *e2e) waitStored(t *testing.T, n float64) {
 	t.Helper()
+	waitStoredAt(t, e.admin, n)
+}
+
+// waitStoredAt waits until the semproc whose admin listener is at admin
+// has stored n completions.
+func waitStoredAt(t *testing.T, admin string, n float64) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for e.metric(t, "semproc_cache_stores_total", `result="stored"`) < n {
+	for scrape(t, admin, "semproc_cache_stores_total", `result="stored"`) < n {
 		if time.Now().After(deadline) {
 			t.Fatalf("fewer than %v completions stored", n)
 		}

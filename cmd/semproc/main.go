@@ -3,6 +3,7 @@
 //
 //	semproc                 serve (configured by SEMPROC_* variables)
 //	semproc model pull      fetch the built-in embeddings model
+//	semproc try             try the cache with curl, behind an Envoy stand-in
 //	semproc explain …       show what semproc would do with a prompt
 //	semproc eval FILE       measure cache thresholds on labelled pairs
 //	semproc cache …         delete, purge or count a running server's entries
@@ -53,6 +54,8 @@ func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 		return serve(ctx, environ, stdout, nil)
 	case "model":
 		return modelCmd(ctx, args[1:], getenv, stdout)
+	case "try":
+		return tryCmd(ctx, args[1:], environ, stdout)
 	case "explain":
 		return explainCmd(ctx, args[1:], getenv, stdout)
 	case "eval":
@@ -71,6 +74,7 @@ func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 
 const usage = `usage:
   semproc [serve]                 run the ext_proc server
+  semproc try [flags]             try the cache with curl: semproc behind an Envoy stand-in on 127.0.0.1:10000
   semproc model pull              download the built-in embeddings model into SEMPROC_EMBEDDINGS_MODEL_DIR
   semproc explain [flags] PROMPT  show the embedded text, partition, route distances and cache lookup
   semproc eval [flags] FILE       cache-threshold table for labelled pairs (JSONL or GPTCache JSON)
