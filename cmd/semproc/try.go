@@ -202,7 +202,7 @@ var tryRequests = []struct{ comment, body string }{
 
 // tryCurl is the curl command of one suggested request.
 func tryCurl(proxyURL, auth, body string) string {
-	return fmt.Sprintf("curl -s -i %s/v1/chat/completions -H %s -H 'Content-Type: application/json' \\\n  -d '%s'", proxyURL, auth, body)
+	return fmt.Sprintf("curl -s -i -w '\\n' %s/v1/chat/completions -H %s -H 'Content-Type: application/json' \\\n  -d '%s'", proxyURL, auth, body)
 }
 
 func printTry(w io.Writer, proxyURL, admin, upstream string) {
