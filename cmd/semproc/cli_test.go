@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestCommandLine runs each command line as a user types it: help exits
@@ -122,6 +123,23 @@ func TestUnknownVariables(t *testing.T) {
 	}
 }
 
+// Every subcommand that reads the configuration warns of a misspelled
+// variable: the tools through main on standard error, the server (serve,
+// try) in its log.
+func TestToolWarnings(t *testing.T) {
+	environ := []string{"SEMPROC_CACHE_TTLL=5m"}
+	for _, args := range [][]string{{"model", "pull"}, {"explain", "hi"}, {"eval", "f.jsonl"}, {"cache", "stats"}} {
+		if got := toolWarnings(args, environ); len(got) != 1 || !strings.Contains(got[0], "did you mean SEMPROC_CACHE_TTL?") {
+			t.Errorf("%v: warnings %q", args, got)
+		}
+	}
+	for _, args := range [][]string{nil, {"serve"}, {"try"}, {"version"}, {"help"}} {
+		if got := toolWarnings(args, environ); got != nil {
+			t.Errorf("%v: warnings %q, want none from main (the server logs them; the others read no configuration)", args, got)
+		}
+	}
+}
+
 // lockedBuilder is a strings.Builder the server may log into while the
 // test reads it.
 type lockedBuilder struct {
@@ -167,5 +185,27 @@ func TestServeWarnsOfUnknownVariables(t *testing.T) {
 	}
 	if want := "did you mean SEMPROC_CACHE_TTL?"; !strings.Contains(log.String(), want) || !strings.Contains(log.String(), `"level":"WARN"`) {
 		t.Errorf("log lacks a warning with %q:\n%s", want, log.String())
+	}
+}
+
+func TestLogFormats(t *testing.T) {
+	tests := []struct {
+		format string
+		d      time.Duration
+		want   string
+	}{
+		{"text", 14238571 * time.Nanosecond, "duration=14.2ms"},
+		{"text", 215432 * time.Nanosecond, "duration=215µs"},
+		{"text", 1234567890 * time.Nanosecond, "duration=1.23s"},
+		{"text", 5 * time.Second, "duration=5s"},
+		{"text", 999 * time.Nanosecond, "duration=999ns"},
+		{"json", 14238571 * time.Nanosecond, `"duration":14238571`},
+	}
+	for _, tt := range tests {
+		var b strings.Builder
+		newLogger(Config{LogLevel: "info", LogFormat: tt.format}, &b).Info("request", "duration", tt.d)
+		if !strings.Contains(b.String(), tt.want) {
+			t.Errorf("%s, %v: %q lacks %q", tt.format, tt.d, b.String(), tt.want)
+		}
 	}
 }

@@ -22,6 +22,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	for _, w := range toolWarnings(os.Args[1:], os.Environ()) {
+		fmt.Fprintln(os.Stderr, "semproc: warning:", w)
+	}
 	err := run(ctx, os.Args[1:], os.Environ(), os.Stdout)
 	stop()
 	if err != nil {
