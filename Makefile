@@ -68,4 +68,4 @@ bench: model ## run the benchmarks
 
 .PHONY: image
 image: ## build the container image (needs a Docker engine)
-	docker build --build-arg SEMPROC_NPM_REGISTRY="$${SEMPROC_NPM_REGISTRY:-$$(npm config get registry)}" -t semproc:dev .
+	docker build --build-arg SEMPROC_NPM_REGISTRY="$${SEMPROC_NPM_REGISTRY:-$$(npm config get registry)}" --build-arg VERSION=$(VERSION) -t semproc:dev .
