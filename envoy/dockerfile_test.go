@@ -239,11 +239,7 @@ func TestDockerfile(t *testing.T) {
 
 func TestBrokenDockerfileIsRejected(t *testing.T) {
 	f := readRepoFiles(t, "Dockerfile", ".dockerignore", "go.mod")
-	tests := []struct {
-		name     string
-		file     int // index in f
-		old, new string
-	}{
+	tests := []breakage{
 		{"untagged base", 0, "FROM gcr.io/distroless/static-debian12:nonroot", "FROM gcr.io/distroless/static-debian12"},
 		{"latest builder", 0, "FROM golang:1.26.8-bookworm", "FROM golang:latest"},
 		{"old builder", 0, "FROM golang:1.26.8-bookworm", "FROM golang:1.25.3-bookworm"},
@@ -255,14 +251,28 @@ func TestBrokenDockerfileIsRejected(t *testing.T) {
 		{"runs as root", 0, "USER nonroot", "USER root"},
 		{"admin port not exposed", 0, "EXPOSE 50051 9090", "EXPOSE 50051"},
 	}
-	for _, tt := range tests {
+	rejectsEach(t, f, tests, func(files [][]byte) error { return checkDockerfile(files[0], files[1], files[2]) })
+}
+
+// breakage is one edit of one of the files a check reads.
+type breakage struct {
+	name     string
+	file     int // index in the files
+	old, new string
+}
+
+// rejectsEach makes each edit to a copy of files and wants check to
+// reject the result.
+func rejectsEach(t *testing.T, files [][]byte, edits []breakage, check func([][]byte) error) {
+	t.Helper()
+	for _, tt := range edits {
 		t.Run(tt.name, func(t *testing.T) {
-			files := slices.Clone(f)
-			if !bytes.Contains(files[tt.file], []byte(tt.old)) {
+			edited := slices.Clone(files)
+			if !bytes.Contains(edited[tt.file], []byte(tt.old)) {
 				t.Fatalf("file %d no longer contains %q: update the test", tt.file, tt.old)
 			}
-			files[tt.file] = bytes.Replace(files[tt.file], []byte(tt.old), []byte(tt.new), 1)
-			err := checkDockerfile(files[0], files[1], files[2])
+			edited[tt.file] = bytes.Replace(edited[tt.file], []byte(tt.old), []byte(tt.new), 1)
+			err := check(edited)
 			if err == nil {
 				t.Fatalf("replacing %q with %q: checks passed, want an error", tt.old, tt.new)
 			}
@@ -345,27 +355,12 @@ func TestImageIsVersionStamped(t *testing.T) {
 	if err := checkVersionStamp(f[0], f[1]); err != nil {
 		t.Error(err)
 	}
-	tests := []struct {
-		name     string
-		file     int
-		old, new string
-	}{
+	tests := []breakage{
 		{"no build argument", 0, "ARG VERSION\n", ""},
 		{"unstamped", 0, ` -X main.version=${VERSION}"`, `"`},
 		{"other flags", 0, `-ldflags="-s -w `, `-ldflags="-w `},
 		{"make image passes none", 1, " --build-arg VERSION=$(VERSION)", ""},
 		{"Makefile does not stamp", 1, "LDFLAGS = -s -w -X main.version=$(VERSION)", "LDFLAGS = -s -w"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			files := slices.Clone(f)
-			if !bytes.Contains(files[tt.file], []byte(tt.old)) {
-				t.Fatalf("file %d no longer contains %q: update the test", tt.file, tt.old)
-			}
-			files[tt.file] = bytes.Replace(files[tt.file], []byte(tt.old), []byte(tt.new), 1)
-			if err := checkVersionStamp(files[0], files[1]); err == nil {
-				t.Fatalf("replacing %q with %q: checks passed, want an error", tt.old, tt.new)
-			}
-		})
-	}
+	rejectsEach(t, f, tests, func(files [][]byte) error { return checkVersionStamp(files[0], files[1]) })
 }

@@ -3,14 +3,14 @@ package main
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/semproc/semproc/internal/syncbuf"
 )
 
 // TestCommandLine runs each command line as a user types it: help exits
@@ -140,47 +140,13 @@ func TestToolWarnings(t *testing.T) {
 	}
 }
 
-// lockedBuilder is a strings.Builder the server may log into while the
-// test reads it.
-type lockedBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuilder) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuilder) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // serve starts despite a misspelled variable, and logs a warning naming
 // the variable it probably meant.
 func TestServeWarnsOfUnknownVariables(t *testing.T) {
-	emb := httptest.NewServer(&fakeEmbeddings{})
-	t.Cleanup(emb.Close)
-	env := map[string]string{
-		"SEMPROC_GRPC_ADDR": "127.0.0.1:0", "SEMPROC_ADMIN_ADDR": "127.0.0.1:0", "SEMPROC_DRAIN_DELAY": "0s",
-		"SEMPROC_EMBEDDINGS_PROVIDER": "openai", "SEMPROC_EMBEDDINGS_URL": emb.URL, "SEMPROC_EMBEDDINGS_DIMENSIONS": "64",
-		"SEMPROC_CACHE_TTLL": "5m",
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var log lockedBuilder
-	up, done := make(chan struct{}), make(chan error, 1)
-	go func() { done <- serve(ctx, environOf(env), &log, func(string, string) { close(up) }) }()
-	select {
-	case <-up:
-	case err := <-done:
-		t.Fatalf("semproc did not start: %v", err)
-	}
-	cancel()
-	if err := <-done; err != nil {
+	var log syncbuf.Buffer
+	s := startServe(t, map[string]string{"SEMPROC_CACHE_TTLL": "5m"}, &log)
+	s.cancel()
+	if err := s.wait(); err != nil {
 		t.Fatal(err)
 	}
 	if want := "did you mean SEMPROC_CACHE_TTL?"; !strings.Contains(log.String(), want) || !strings.Contains(log.String(), `"level":"WARN"`) {

@@ -80,33 +80,14 @@ func startE2EWith(t *testing.T, extraEnv map[string]string, opts e2eOptions) *e2
 	t.Cleanup(emb.Close)
 
 	env := map[string]string{
-		"SEMPROC_GRPC_ADDR": "127.0.0.1:0", "SEMPROC_ADMIN_ADDR": "127.0.0.1:0",
-		"SEMPROC_EMBEDDINGS_PROVIDER": "openai", "SEMPROC_EMBEDDINGS_URL": emb.URL, "SEMPROC_EMBEDDINGS_DIMENSIONS": "64",
-		"SEMPROC_EMBEDDINGS_TIMEOUT": "300ms", "SEMPROC_CACHE_DISTANCE_THRESHOLD": "0.3", "SEMPROC_DRAIN_DELAY": "0s",
-		"SEMPROC_LOG_LEVEL": "warn",
+		"SEMPROC_EMBEDDINGS_URL": emb.URL, "SEMPROC_EMBEDDINGS_TIMEOUT": "300ms", "SEMPROC_CACHE_DISTANCE_THRESHOLD": "0.3",
 	}
 	for k, v := range extraEnv {
 		env[k] = v
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	addrs := make(chan [2]string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, environOf(env), testWriter{t}, func(g, a string) { addrs <- [2]string{g, a} })
-	}()
-	var grpcAddr string
-	select {
-	case a := <-addrs:
-		grpcAddr, e.admin = a[0], a[1]
-	case err := <-done:
-		t.Fatalf("semproc did not start: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("semproc stopped with %v", err)
-		}
-	})
+	s := startServe(t, env, testWriter{t})
+	grpcAddr := s.grpcAddr
+	e.admin = s.admin
 
 	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)))
@@ -147,6 +128,62 @@ func startE2EWith(t *testing.T, extraEnv map[string]string, opts e2eOptions) *e2
 	t.Cleanup(front.Close)
 	e.url = front.URL
 	return e
+}
+
+// served is semproc's serve started in-process by startServe.
+type served struct {
+	grpcAddr, admin string
+	// cancel stops it, as SIGTERM does.
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+	err    error
+}
+
+// wait returns serve's result once it has stopped.
+func (s *served) wait() error {
+	s.once.Do(func() { s.err = <-s.done })
+	return s.err
+}
+
+// startServe starts serve on free loopback ports with fake OpenAI-compatible
+// embeddings of 64 dimensions, no drain delay and logs at warn, each
+// overridden by env, logging into log. The test's clean-up stops it and
+// fails on an unclean stop.
+func startServe(t *testing.T, env map[string]string, log io.Writer) *served {
+	t.Helper()
+	all := map[string]string{
+		"SEMPROC_GRPC_ADDR": "127.0.0.1:0", "SEMPROC_ADMIN_ADDR": "127.0.0.1:0", "SEMPROC_DRAIN_DELAY": "0s", "SEMPROC_LOG_LEVEL": "warn",
+		"SEMPROC_EMBEDDINGS_PROVIDER": "openai", "SEMPROC_EMBEDDINGS_DIMENSIONS": "64",
+	}
+	if env["SEMPROC_EMBEDDINGS_URL"] == "" {
+		emb := httptest.NewServer(&fakeEmbeddings{})
+		t.Cleanup(emb.Close)
+		all["SEMPROC_EMBEDDINGS_URL"] = emb.URL
+	}
+	for k, v := range env {
+		all[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &served{cancel: cancel, done: make(chan error, 1)}
+	addrs := make(chan [2]string, 1)
+	go func() {
+		s.done <- serve(ctx, environOf(all), log, func(g, a string) { addrs <- [2]string{g, a} })
+	}()
+	select {
+	case a := <-addrs:
+		s.grpcAddr, s.admin = a[0], a[1]
+	case err := <-s.done:
+		cancel()
+		t.Fatalf("semproc did not start: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := s.wait(); err != nil {
+			t.Errorf("semproc stopped with %v", err)
+		}
+	})
+	return s
 }
 
 // client is the official OpenAI SDK pointed at the stand-in.
@@ -272,9 +309,15 @@ func (f *fakeEmbeddings) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // empty (an anonymous request).
 func (e *e2e) rawPost(t *testing.T, path, body string, headers ...string) (*http.Response, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, e.url+path, strings.NewReader(body))
+	return postJSON(t, e.url+path, body, append([]string{"Authorization", "Bearer e2e-tenant"}, headers...)...)
+}
+
+// postJSON posts a JSON body with headers (name, value, …; an empty value
+// removes the header) and returns the response and its whole body.
+func postJSON(t *testing.T, url, body string, headers ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer e2e-tenant")
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 		if headers[i+1] == "" {

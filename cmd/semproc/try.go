@@ -12,12 +12,9 @@ import (
 	"strings"
 	"time"
 
-	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
-	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/semproc/semproc/extproc/envoysim"
 	"github.com/semproc/semproc/internal/fakellm"
@@ -110,9 +107,9 @@ func runTry(ctx context.Context, o tryOptions, environ []string, stdout io.Write
 	}
 	defer func() { _ = conn.Close() }()
 	proxy, err := envoysim.New(envoysim.Options{
-		Filter: tryFilter(), Client: extprocv3.NewExternalProcessorClient(conn),
+		Filter: envoysim.ShippedFilter(), Client: extprocv3.NewExternalProcessorClient(conn),
 		Upstream:    func(http.Header) *url.URL { return upstream },
-		BufferLimit: tryBufferLimit, HostRewrite: true, Forget: true,
+		BufferLimit: envoysim.ShippedBufferLimit, HostRewrite: true, Forget: true,
 	})
 	if err != nil {
 		stopServe()
@@ -161,33 +158,6 @@ func tryUpstream(s string) (*url.URL, error) {
 		return nil, &usageError{fmt.Errorf("-upstream %q: want a base URL, scheme and host only (e.g. https://api.openai.com); clients' paths are kept", s), trySynopsis}
 	}
 	return u, nil
-}
-
-// tryBufferLimit is envoy.yaml's per_connection_buffer_limit_bytes.
-const tryBufferLimit = 16 << 20
-
-// tryFilter is the ext_proc filter of envoy/envoy.yaml (a test checks they
-// are the same), built here so the binary needs no copy of the file.
-func tryFilter() *filterv3.ExternalProcessor {
-	return &filterv3.ExternalProcessor{
-		GrpcService: &corev3.GrpcService{TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{
-			EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: "semproc"},
-		}},
-		ProcessingMode: &filterv3.ProcessingMode{
-			RequestHeaderMode:   filterv3.ProcessingMode_SEND,
-			RequestBodyMode:     filterv3.ProcessingMode_BUFFERED,
-			ResponseHeaderMode:  filterv3.ProcessingMode_SEND,
-			ResponseBodyMode:    filterv3.ProcessingMode_BUFFERED,
-			RequestTrailerMode:  filterv3.ProcessingMode_SKIP,
-			ResponseTrailerMode: filterv3.ProcessingMode_SKIP,
-		},
-		AllowModeOverride: true,
-		FailureModeAllow:  true,
-		MessageTimeout:    durationpb.New(10 * time.Second),
-		MetadataOptions: &filterv3.MetadataOptions{
-			ReceivingNamespaces: &filterv3.MetadataOptions_MetadataNamespaces{Untyped: []string{"semproc"}},
-		},
-	}
 }
 
 // tryRequests are the requests try suggests, in order: a Miss, the same

@@ -5,29 +5,25 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
-	"github.com/semproc/semproc/envoy"
+	"github.com/semproc/semproc/internal/syncbuf"
 	"github.com/semproc/semproc/providers/local"
 )
 
 // startTry runs semproc try on the real local model and a free port, and
 // returns the stand-in's URL, the admin address and what try printed.
-func startTry(t *testing.T) (proxyURL, admin string, out *lockedBuilder) {
+func startTry(t *testing.T) (proxyURL, admin string, out *syncbuf.Buffer) {
 	t.Helper()
 	env := map[string]string{}
 	if dir := os.Getenv("SEMPROC_EMBEDDINGS_MODEL_DIR"); dir != "" {
 		env["SEMPROC_EMBEDDINGS_MODEL_DIR"] = dir
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	out = &lockedBuilder{}
+	out = &syncbuf.Buffer{}
 	type addrs struct{ proxy, admin string }
 	ready := make(chan addrs, 1)
 	done := make(chan error, 1)
@@ -76,7 +72,7 @@ func TestTry(t *testing.T) {
 	}
 	for i, tt := range tests {
 		req := tryRequests[i]
-		resp, body := tryPost(t, proxyURL, req.body)
+		resp, body := postJSON(t, proxyURL+"/v1/chat/completions", req.body, "Authorization", "Bearer try-tenant")
 		if got := resp.Header.Get("X-Cache-Status"); got != tt.status {
 			t.Fatalf("request %d (%s): X-Cache-Status %q, want %q", i+1, req.comment, got, tt.status)
 		}
@@ -112,23 +108,6 @@ func TestTry(t *testing.T) {
 	}
 }
 
-func tryPost(t *testing.T, proxyURL, body string) (*http.Response, []byte) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, proxyURL+"/v1/chat/completions", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer try-tenant")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, b
-}
-
 // sseContent joins the content deltas of an OpenAI SSE stream, which must
 // end with data: [DONE].
 func sseContent(t *testing.T, body []byte) string {
@@ -161,16 +140,6 @@ func sseContent(t *testing.T, body []byte) string {
 		t.Errorf("the stream does not end with data: [DONE]:\n%s", body)
 	}
 	return content.String()
-}
-
-func TestTryFilterIsTheShippedOne(t *testing.T) {
-	shipped, err := envoy.LoadExtProcFilter("../../envoy/envoy.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !proto.Equal(tryFilter(), shipped) {
-		t.Errorf("semproc try's filter differs from envoy/envoy.yaml's:\n try: %v\n file: %v", tryFilter(), shipped)
-	}
 }
 
 func TestTryUpstreamFlag(t *testing.T) {
