@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 )
 
@@ -101,6 +102,20 @@ func ReadEvalSet(r io.Reader) (EvalSet, error) {
 	}
 }
 
+// ReadEvalFile is ReadEvalSet on a file; errors name it.
+func ReadEvalFile(name string) (EvalSet, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return EvalSet{}, err
+	}
+	defer f.Close()
+	s, err := ReadEvalSet(f)
+	if err != nil {
+		return EvalSet{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return s, nil
+}
+
 func readGPTCache(r io.Reader) (EvalSet, error) {
 	var pairs []struct {
 		Origin  *string `json:"origin"`
@@ -157,6 +172,27 @@ type EvalRow struct {
 	Positives, Negatives   int
 }
 
+// Score counts one query to which the stored text of index served was
+// served (-1: none was).
+func (r *EvalRow) Score(q EvalQuery, served int) {
+	switch {
+	case q.Want < 0 && served >= 0:
+		r.FalseHits++
+	case q.Want < 0:
+	case served < 0:
+		r.Missed++
+	case served == q.Want:
+		r.Correct++
+	default:
+		r.Wrong++
+	}
+	if q.Want < 0 {
+		r.Negatives++
+	} else {
+		r.Positives++
+	}
+}
+
 // FalseHitRate is the share of negatives that were served an answer.
 func (r EvalRow) FalseHitRate() float64 {
 	if r.Negatives == 0 {
@@ -193,12 +229,18 @@ type EvalOptions struct {
 }
 
 // Evaluate embeds every distinct text of s once and, at each threshold,
-// serves each query as the cache would: the nearest few stored texts
-// within the threshold, nearest first, the first one the verifier accepts
-// (the first on a tie).
+// serves each query as the cache would: a stored text identical to it
+// (the exact layer), else the nearest few stored texts within the
+// threshold, nearest first, the first one the verifier accepts (the first
+// on a tie). As in the cache, a text the embedder cannot read whole is
+// served and found by the exact layer only.
 func Evaluate(ctx context.Context, emb Embedder, s EvalSet, o EvalOptions) ([]EvalRow, error) {
 	if len(s.Stored) == 0 {
 		return nil, errors.New("evaluate: nothing to store")
+	}
+	fits := func(text string) bool {
+		l, ok := emb.(InputLimiter)
+		return !ok || l.Fits(text)
 	}
 	vectors := map[string][]float32{}
 	embed := func(text string) ([]float32, error) {
@@ -212,8 +254,15 @@ func Evaluate(ctx context.Context, emb Embedder, s EvalSet, o EvalOptions) ([]Ev
 		vectors[text] = v
 		return v, nil
 	}
-	stored := make([][]float32, len(s.Stored))
+	exact := map[string]int{}                  // each stored text's first index
+	stored := make([][]float32, len(s.Stored)) // nil when not embedded
 	for i, text := range s.Stored {
+		if _, seen := exact[text]; !seen {
+			exact[text] = i
+		}
+		if !fits(text) {
+			continue
+		}
 		v, err := embed(text)
 		if err != nil {
 			return nil, err
@@ -225,17 +274,27 @@ func Evaluate(ctx context.Context, emb Embedder, s EvalSet, o EvalOptions) ([]Ev
 		if q.Want < -1 || q.Want >= len(s.Stored) {
 			return nil, fmt.Errorf("evaluate: query %d wants stored text %d of %d", qi, q.Want, len(s.Stored))
 		}
+		if i, ok := exact[q.Text]; ok {
+			found[qi] = []evalCandidate{{i, 0, true}}
+			continue
+		}
+		if !fits(q.Text) {
+			continue
+		}
 		v, err := embed(q.Text)
 		if err != nil {
 			return nil, err
 		}
-		all := make([]evalCandidate, len(stored))
+		all := make([]evalCandidate, 0, len(stored))
 		for i, sv := range stored {
+			if sv == nil {
+				continue
+			}
 			d, err := cosineDistance(v, sv)
 			if err != nil {
 				return nil, fmt.Errorf("evaluate: query %d: %w", qi, err)
 			}
-			all[i] = evalCandidate{i, d}
+			all = append(all, evalCandidate{index: i, distance: d})
 		}
 		slices.SortStableFunc(all, func(a, b evalCandidate) int { return cmp.Compare(a.distance, b.distance) })
 		found[qi] = all[:min(candidates, len(all))]
@@ -248,23 +307,7 @@ func Evaluate(ctx context.Context, emb Embedder, s EvalSet, o EvalOptions) ([]Ev
 		}
 		r := EvalRow{Threshold: th}
 		for qi, q := range s.Queries {
-			served := serve(s, q, found[qi], th, v)
-			switch {
-			case q.Want < 0 && served >= 0:
-				r.FalseHits++
-			case q.Want < 0:
-			case served < 0:
-				r.Missed++
-			case served == q.Want:
-				r.Correct++
-			default:
-				r.Wrong++
-			}
-			if q.Want < 0 {
-				r.Negatives++
-			} else {
-				r.Positives++
-			}
+			r.Score(q, serve(s, q, found[qi], th, v))
 		}
 		rows[ti] = r
 	}
@@ -274,11 +317,15 @@ func Evaluate(ctx context.Context, emb Embedder, s EvalSet, o EvalOptions) ([]Ev
 type evalCandidate struct {
 	index    int
 	distance float64
+	exact    bool // the exact layer's: served without the verifier
 }
 
 // serve is the stored text a cache serves to q, or -1.
 func serve(s EvalSet, q EvalQuery, cands []evalCandidate, th float64, v Verifier) int {
 	for _, c := range cands {
+		if c.exact {
+			return c.index
+		}
 		if c.distance > th {
 			break
 		}

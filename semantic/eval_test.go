@@ -4,18 +4,27 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
 )
 
-// evalEmbedder returns fixed vectors and counts its calls per text.
+// evalEmbedder returns fixed vectors and counts its calls per text. With a
+// limit it reads only texts of at most limit bytes whole, as the local
+// model reads 128 tokens.
 type evalEmbedder struct {
 	vectors map[string][]float32
 	calls   map[string]int
+	limit   int
 }
 
-var _ Embedder = (*evalEmbedder)(nil)
+var (
+	_ Embedder     = (*evalEmbedder)(nil)
+	_ InputLimiter = (*evalEmbedder)(nil)
+)
+
+func (e *evalEmbedder) Fits(text string) bool { return e.limit == 0 || len(text) <= e.limit }
 
 func (e *evalEmbedder) Embed(_ context.Context, text string) ([]float32, error) {
 	e.calls[text]++
@@ -151,6 +160,56 @@ func TestEvaluateCountsOutcomes(t *testing.T) {
 	}
 }
 
+// Evaluate serves as the cache does: an identical stored text through the
+// exact layer, whatever the threshold and the verifier; a text the embedder
+// cannot read whole is never embedded, so it is found and served by the
+// exact layer only.
+func TestEvaluateModelsTheExactLayerAndTheInputLimit(t *testing.T) {
+	emb := &evalEmbedder{limit: 6, calls: map[string]int{}, vectors: map[string][]float32{
+		"A":          angle(0),
+		"near A":     angle(0.1),
+		"long B....": angle(math.Pi / 2), // past the limit: never embedded
+		"near B":     angle(math.Pi/2 - 0.1),
+		"long A....": angle(0.05),
+	}}
+	s := EvalSet{
+		Stored: []string{"A", "long B....", "A"},
+		Queries: []EvalQuery{
+			{"A", 0},          // exact, refused by no verifier, served at threshold 0
+			{"long B....", 1}, // exact though too long
+			{"near A", 0},     // semantic
+			{"near B", 1},     // B was never embedded: nothing near
+			{"long A....", 0}, // too long to match semantically
+		},
+	}
+	rows, err := Evaluate(context.Background(), emb, s, EvalOptions{
+		Thresholds: []float64{0, 0.5},
+		Verifier:   func(float64) Verifier { return refuse("A") },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []EvalRow{
+		{Threshold: 0, Correct: 2, Missed: 3, Positives: 5},
+		{Threshold: 0.5, Correct: 2, Missed: 3, Positives: 5},
+	}
+	if !reflect.DeepEqual(rows, want) {
+		t.Errorf("with a verifier refusing A: got %+v, want %+v", rows, want)
+	}
+	rows, err = Evaluate(context.Background(), emb, s, EvalOptions{Thresholds: []float64{0.5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (EvalRow{Threshold: 0.5, Correct: 3, Missed: 2, Positives: 5}); rows[0] != want {
+		t.Errorf("without a verifier: got %+v, want %+v", rows[0], want)
+	}
+	for _, text := range []string{"long B....", "long A...."} {
+		if n := emb.calls[text]; n != 0 {
+			t.Errorf("%q embedded %d times; it does not fit", text, n)
+		}
+	}
+}
+
 // refuse is a verifier that refuses one stored text.
 type refuse string
 
@@ -215,5 +274,25 @@ func TestThresholds(t *testing.T) {
 	}
 	if got := Thresholds(0.1, 0.2, 0); len(got) != 0 {
 		t.Errorf("zero step gave %v", got)
+	}
+}
+
+func TestReadEvalFile(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := dir+"/good.jsonl", dir+"/bad.jsonl"
+	if err := os.WriteFile(good, []byte(`{"a":"x","b":"y","duplicate":true}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte(`{"a":"x"`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := ReadEvalFile(good); err != nil || len(s.Stored) != 1 || len(s.Queries) != 1 || s.Queries[0].Want != 0 {
+		t.Errorf("ReadEvalFile(good) = %+v, %v", s, err)
+	}
+	if _, err := ReadEvalFile(bad); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("ReadEvalFile(bad) = %v, want an error naming the file", err)
+	}
+	if _, err := ReadEvalFile(dir + "/missing"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("ReadEvalFile(missing) = %v, want not exist", err)
 	}
 }

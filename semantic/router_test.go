@@ -162,13 +162,21 @@ func TestRouteFailuresFallBack(t *testing.T) {
 	}
 }
 
-func TestRouterRecoversInBackground(t *testing.T) {
+// newRouterWhileDown is a router, not started, whose embedder is down
+// until the test sets emb.down to false.
+func newRouterWhileDown(t *testing.T) (*vocabEmbedder, *Router) {
+	t.Helper()
 	emb := newVocabEmbedder()
 	emb.down.Store(true)
 	r, err := NewRouter(RouterOptions{Targets: routeTestTargets(), Embedder: emb, RetryInterval: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return emb, r
+}
+
+func TestRouterRecoversInBackground(t *testing.T) {
+	emb, r := newRouterWhileDown(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	r.Start(ctx)
@@ -198,12 +206,7 @@ func TestRouterRecoversInBackground(t *testing.T) {
 }
 
 func TestRouterRetryStopsWithContext(t *testing.T) {
-	emb := newVocabEmbedder()
-	emb.down.Store(true)
-	r, err := NewRouter(RouterOptions{Targets: routeTestTargets(), Embedder: emb, RetryInterval: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	emb, r := newRouterWhileDown(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.Start(ctx)
 	cancel()
@@ -221,12 +224,7 @@ func TestRouterRetryStopsWithContext(t *testing.T) {
 }
 
 func TestRouterConcurrentUseWhileLoading(t *testing.T) {
-	emb := newVocabEmbedder()
-	emb.down.Store(true)
-	r, err := NewRouter(RouterOptions{Targets: routeTestTargets(), Embedder: emb, RetryInterval: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	emb, r := newRouterWhileDown(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func() { cancel(); r.Wait() }()
 	r.Start(ctx)

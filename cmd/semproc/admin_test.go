@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openai/openai-go/v3"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/semproc/semproc/semantic"
@@ -66,11 +67,9 @@ func TestE2EAdminDeletesAWrongAnswer(t *testing.T) {
 	})
 }
 
-func testAdminDeletes(t *testing.T, env map[string]string, namespace string) {
-	env["SEMPROC_ADMIN_TOKEN"] = adminToken
-	e := startE2E(t, env)
-	c := e.client("sk-tenant-a")
-	prompt := userPrompt("gpt-4o-mini", "", "What is the capital of France?")
+// storeOne asks prompt twice, a Miss then a Hit, and returns the entry's key.
+func storeOne(t *testing.T, e *e2e, c openai.Client, prompt openai.ChatCompletionNewParams) string {
+	t.Helper()
 	ask(t, c, prompt)
 	e.waitStored(t, 1)
 	_, h := ask(t, c, prompt)
@@ -78,6 +77,15 @@ func testAdminDeletes(t *testing.T, env map[string]string, namespace string) {
 	if h.Get("X-Cache-Status") != "Hit" || key == "" {
 		t.Fatalf("repeat: status %q key %q, want a Hit", h.Get("X-Cache-Status"), key)
 	}
+	return key
+}
+
+func testAdminDeletes(t *testing.T, env map[string]string, namespace string) {
+	env["SEMPROC_ADMIN_TOKEN"] = adminToken
+	e := startE2E(t, env)
+	c := e.client("sk-tenant-a")
+	prompt := userPrompt("gpt-4o-mini", "", "What is the capital of France?")
+	key := storeOne(t, e, c, prompt)
 
 	if code, _ := e.adminCall(t, http.MethodDelete, "/cache/"+url.PathEscape(key), adminToken); code != http.StatusNoContent {
 		t.Fatalf("DELETE the entry: %d, want 204", code)
@@ -170,10 +178,7 @@ func TestCacheCommand(t *testing.T) {
 	e := startE2E(t, map[string]string{"SEMPROC_ADMIN_TOKEN": adminToken})
 	c := e.client("sk-tenant-a")
 	prompt := userPrompt("gpt-4o-mini", "", "What is the capital of France?")
-	ask(t, c, prompt)
-	e.waitStored(t, 1)
-	_, h := ask(t, c, prompt)
-	key := h.Get("X-Cache-Key")
+	key := storeOne(t, e, c, prompt)
 
 	cli := func(token string, args ...string) (string, error) {
 		var out strings.Builder

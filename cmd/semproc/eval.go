@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -45,14 +44,9 @@ func evalCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return &usageError{err, flagUsage(fs, synopsis)}
 	}
-	f, err := os.Open(fs.Arg(0))
+	set, err := semantic.ReadEvalFile(fs.Arg(0))
 	if err != nil {
 		return err
-	}
-	defer f.Close()
-	set, err := semantic.ReadEvalSet(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
 	lex := newLexicon(cfg, slog.New(slog.DiscardHandler))
 	cfg.CacheEnabled = false // eval embeds; it needs no store

@@ -26,6 +26,8 @@ const (
 	ModeLength = "length"
 	// ModeTruncate ends a stream without a finish reason or [DONE].
 	ModeTruncate = "truncate"
+	// ModeNoStore answers completely, with Cache-Control: no-store.
+	ModeNoStore = "no-store"
 )
 
 // Chat answers POSTed chat completion requests like OpenAI: JSON, or SSE
@@ -62,6 +64,9 @@ func (f *Chat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if mode == ModeServerError {
 		http.Error(w, `{"error":{"message":"server error","type":"server_error"}}`, http.StatusInternalServerError)
 		return
+	}
+	if mode == ModeNoStore {
+		w.Header().Set("Cache-Control", "no-store")
 	}
 	answer := fmt.Sprintf("Answer %d to: %v", n, req.Messages[len(req.Messages)-1].Content)
 	finish := "stop"

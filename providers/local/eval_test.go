@@ -18,13 +18,20 @@ import (
 const gptcacheData = "../../testdata/gptcache/mock_data.json"
 
 // precomputed serves vectors embedded ahead of time, on every core: the
-// evaluation itself embeds one text at a time.
-type precomputed map[string][]float32
+// evaluation itself embeds one text at a time. The model's input limit
+// (Fits) still applies, as in the cache.
+type precomputed struct {
+	*Embedder
+	vectors map[string][]float32
+}
 
-var _ semantic.Embedder = precomputed(nil)
+var (
+	_ semantic.Embedder     = precomputed{}
+	_ semantic.InputLimiter = precomputed{}
+)
 
 func (p precomputed) Embed(_ context.Context, text string) ([]float32, error) {
-	v, ok := p[text]
+	v, ok := p.vectors[text]
 	if !ok {
 		return nil, errors.New("text not embedded ahead")
 	}
@@ -36,7 +43,7 @@ func embedAll(tb testing.TB, e *Embedder, s semantic.EvalSet) precomputed {
 	for _, q := range s.Queries {
 		texts = append(texts, q.Text)
 	}
-	out := make(precomputed, len(texts))
+	out := precomputed{e, make(map[string][]float32, len(texts))}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	next := make(chan string)
@@ -49,7 +56,7 @@ func embedAll(tb testing.TB, e *Embedder, s semantic.EvalSet) precomputed {
 					continue
 				}
 				mu.Lock()
-				out[text] = v
+				out.vectors[text] = v
 				mu.Unlock()
 			}
 		})

@@ -33,7 +33,7 @@ func TestMemoryStoreExactOnGPTCache(t *testing.T) {
 	}
 	vecs := embedAll(t, e, set)
 	unit := func(text string) []float32 {
-		v, err := semantic.Normalize(vecs[text])
+		v, err := semantic.Normalize(vecs.vectors[text])
 		if err != nil {
 			t.Fatal(err)
 		}
