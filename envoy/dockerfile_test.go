@@ -239,11 +239,7 @@ func TestDockerfile(t *testing.T) {
 
 func TestBrokenDockerfileIsRejected(t *testing.T) {
 	f := readRepoFiles(t, "Dockerfile", ".dockerignore", "go.mod")
-	tests := []struct {
-		name     string
-		file     int // index in f
-		old, new string
-	}{
+	tests := []breakage{
 		{"untagged base", 0, "FROM gcr.io/distroless/static-debian12:nonroot", "FROM gcr.io/distroless/static-debian12"},
 		{"latest builder", 0, "FROM golang:1.26.8-bookworm", "FROM golang:latest"},
 		{"old builder", 0, "FROM golang:1.26.8-bookworm", "FROM golang:1.25.3-bookworm"},
@@ -255,14 +251,28 @@ func TestBrokenDockerfileIsRejected(t *testing.T) {
 		{"runs as root", 0, "USER nonroot", "USER root"},
 		{"admin port not exposed", 0, "EXPOSE 50051 9090", "EXPOSE 50051"},
 	}
-	for _, tt := range tests {
+	rejectsEach(t, f, tests, func(files [][]byte) error { return checkDockerfile(files[0], files[1], files[2]) })
+}
+
+// breakage is one edit of one of the files a check reads.
+type breakage struct {
+	name     string
+	file     int // index in the files
+	old, new string
+}
+
+// rejectsEach makes each edit to a copy of files and wants check to
+// reject the result.
+func rejectsEach(t *testing.T, files [][]byte, edits []breakage, check func([][]byte) error) {
+	t.Helper()
+	for _, tt := range edits {
 		t.Run(tt.name, func(t *testing.T) {
-			files := slices.Clone(f)
-			if !bytes.Contains(files[tt.file], []byte(tt.old)) {
+			edited := slices.Clone(files)
+			if !bytes.Contains(edited[tt.file], []byte(tt.old)) {
 				t.Fatalf("file %d no longer contains %q: update the test", tt.file, tt.old)
 			}
-			files[tt.file] = bytes.Replace(files[tt.file], []byte(tt.old), []byte(tt.new), 1)
-			err := checkDockerfile(files[0], files[1], files[2])
+			edited[tt.file] = bytes.Replace(edited[tt.file], []byte(tt.old), []byte(tt.new), 1)
+			err := check(edited)
 			if err == nil {
 				t.Fatalf("replacing %q with %q: checks passed, want an error", tt.old, tt.new)
 			}
@@ -291,4 +301,66 @@ func TestDockerignored(t *testing.T) {
 			t.Errorf("dockerignored(%q) = %v, want %v", tt.name, got, tt.want)
 		}
 	}
+}
+
+var (
+	makeLDFlags  = regexp.MustCompile(`(?m)^LDFLAGS = (.*)$`)
+	makeImage    = regexp.MustCompile(`(?m)^\tdocker build .*$`)
+	dockerGoLine = regexp.MustCompile(`go build .*-ldflags="([^"]*)"`)
+)
+
+// checkVersionStamp wants the image's binary built with the Makefile's
+// LDFLAGS, VERSION a build argument of the builder, and make image passing
+// the Makefile's VERSION: `semproc version` in the image then prints it.
+func checkVersionStamp(dockerfile, makefile []byte) error {
+	m := makeLDFlags.FindSubmatch(makefile)
+	if m == nil {
+		return errors.New("Makefile: no LDFLAGS")
+	}
+	want := strings.ReplaceAll(string(m[1]), "$(VERSION)", "${VERSION}")
+	if !strings.Contains(want, "-X main.version=${VERSION}") {
+		return fmt.Errorf("Makefile: LDFLAGS %q do not stamp main.version with VERSION", m[1])
+	}
+	stages, err := parseDockerfile(dockerfile)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	arg, built := false, false
+	for _, in := range stages[0].steps {
+		switch {
+		case in.cmd == "ARG" && (in.args == "VERSION" || strings.HasPrefix(in.args, "VERSION=")):
+			arg = true
+		case in.cmd == "RUN" && strings.Contains(in.args, "go build"):
+			built = true
+			if !arg {
+				errs = append(errs, errors.New("Dockerfile: go build runs before ARG VERSION"))
+			}
+			if g := dockerGoLine.FindStringSubmatch(in.args); g == nil || g[1] != want {
+				errs = append(errs, fmt.Errorf("Dockerfile: go build %q, want -ldflags=%q (the Makefile's LDFLAGS)", in.args, want))
+			}
+		}
+	}
+	if !built {
+		errs = append(errs, errors.New("Dockerfile: the builder runs no go build"))
+	}
+	if img := makeImage.Find(makefile); !bytes.Contains(img, []byte("--build-arg VERSION=$(VERSION)")) {
+		errs = append(errs, fmt.Errorf("Makefile: make image (%q) does not pass --build-arg VERSION=$(VERSION)", img))
+	}
+	return errors.Join(errs...)
+}
+
+func TestImageIsVersionStamped(t *testing.T) {
+	f := readRepoFiles(t, "Dockerfile", "Makefile")
+	if err := checkVersionStamp(f[0], f[1]); err != nil {
+		t.Error(err)
+	}
+	tests := []breakage{
+		{"no build argument", 0, "ARG VERSION\n", ""},
+		{"unstamped", 0, ` -X main.version=${VERSION}"`, `"`},
+		{"other flags", 0, `-ldflags="-s -w `, `-ldflags="-w `},
+		{"make image passes none", 1, " --build-arg VERSION=$(VERSION)", ""},
+		{"Makefile does not stamp", 1, "LDFLAGS = -s -w -X main.version=$(VERSION)", "LDFLAGS = -s -w"},
+	}
+	rejectsEach(t, f, tests, func(files [][]byte) error { return checkVersionStamp(files[0], files[1]) })
 }

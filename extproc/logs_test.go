@@ -1,14 +1,12 @@
 package extproc
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,36 +14,19 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/semproc/semproc/internal/syncbuf"
 	"github.com/semproc/semproc/semantic"
 )
 
-// syncBuffer is a log sink the background store may write to as well.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Split(strings.TrimSpace(s.b.String()), "\n")
-}
-
 func TestLogFieldsAreBounded(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	e := newTestEnv(t, func(o *Options) { o.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
 	huge := strings.Repeat("é", 300_000) // 600 KB of client-chosen text
 	e.exchange(t,
 		reqHeaders("/v1/chat/completions", false, "x-request-id", huge),
 		reqBody(`{"model":"`+huge+`","prompt":"capital of france"}`, true),
 	)
-	lines := logs.lines()
+	lines := logs.Lines()
 	if len(lines) == 0 || lines[0] == "" {
 		t.Fatal("no log line")
 	}
@@ -76,7 +57,7 @@ func TestClip(t *testing.T) {
 }
 
 func TestFailureWarningsAreRateLimited(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	e := newTestEnv(t, func(o *Options) {
 		o.ShareAnonymous = true // these requests carry no credentials
 		o.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -97,12 +78,12 @@ func TestFailureWarningsAreRateLimited(t *testing.T) {
 	for i := range 50 {
 		lookup(i)
 	}
-	if lines := logs.lines(); len(lines) != 1 || !strings.Contains(lines[0], "cache lookup failed") {
+	if lines := logs.Lines(); len(lines) != 1 || !strings.Contains(lines[0], "cache lookup failed") {
 		t.Fatalf("50 failed lookups logged %d WARN lines, want 1:\n%s", len(lines), strings.Join(lines, "\n"))
 	}
 	now = now.Add(warnEvery)
 	lookup(50)
-	lines := logs.lines()
+	lines := logs.Lines()
 	if len(lines) != 2 || !strings.Contains(lines[1], `"suppressed":49`) {
 		t.Fatalf("after %s: %d lines, want a second one counting 49 suppressed:\n%s", warnEvery, len(lines), strings.Join(lines, "\n"))
 	}
@@ -144,7 +125,7 @@ func TestCutShortStoresNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs syncbuf.Buffer
 			e := newTestEnv(t, func(o *Options) {
 				o.ShareAnonymous = true // these requests carry no credentials
 				o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
@@ -165,7 +146,7 @@ func TestCutShortStoresNothing(t *testing.T) {
 			if e.store.Len() != 0 {
 				t.Errorf("%d entries stored", e.store.Len())
 			}
-			if lines := logs.lines(); len(lines) != 1 || !strings.Contains(lines[0], tt.logStatus) {
+			if lines := logs.Lines(); len(lines) != 1 || !strings.Contains(lines[0], tt.logStatus) {
 				t.Errorf("log %q, want one line with %s", lines, tt.logStatus)
 			}
 		})

@@ -93,8 +93,8 @@ func testAdminDeletes(t *testing.T, env map[string]string, namespace string) {
 	if code, _ := e.adminCall(t, http.MethodDelete, "/cache/"+url.PathEscape(key), adminToken); code != http.StatusNotFound {
 		t.Errorf("DELETE it again: %d, want 404", code)
 	}
-	if _, h := ask(t, c, prompt); h.Get("X-Cache-Status") != "Miss" || e.upstream.calls.Load() != 2 {
-		t.Fatalf("after the delete: %q with %d upstream calls, want a Miss that goes upstream", h.Get("X-Cache-Status"), e.upstream.calls.Load())
+	if _, h := ask(t, c, prompt); h.Get("X-Cache-Status") != "Miss" || e.upstream.Calls.Load() != 2 {
+		t.Fatalf("after the delete: %q with %d upstream calls, want a Miss that goes upstream", h.Get("X-Cache-Status"), e.upstream.Calls.Load())
 	}
 	e.waitStored(t, 2)
 	ask(t, c, userPrompt("gpt-4o", "", "How do volcanoes erupt?"))

@@ -119,6 +119,17 @@ func getenvIn(environ []string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
+// toolWarnings are the warnings of unknownVariables for the subcommands
+// that read the configuration and have no log of their own (model,
+// explain, eval, cache), for main to print on standard error; the server
+// (serve, try) logs them.
+func toolWarnings(args, environ []string) []string {
+	if len(args) == 0 || !slices.Contains([]string{"model", "explain", "eval", "cache"}, args[0]) {
+		return nil
+	}
+	return unknownVariables(environ)
+}
+
 // unknownVariables warns of each SEMPROC_ name in environ that semproc does
 // not read (a typo would be ignored silently), with the nearest known name.
 func unknownVariables(environ []string) []string {

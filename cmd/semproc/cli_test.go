@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
+	"time"
+
+	"github.com/semproc/semproc/internal/syncbuf"
 )
 
 // TestCommandLine runs each command line as a user types it: help exits
@@ -33,6 +34,9 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"serve", "--port", "1"}, true, "serve takes no arguments"},
 		{[]string{"cache"}, true, "cache wants delete, purge or stats"},
 		{[]string{"cache", "stats", "extra"}, true, "wrong arguments"},
+		{[]string{"try", "extra"}, true, "try takes no arguments"},
+		{[]string{"try", "-upstream", "https://api.openai.com/v1"}, true, "scheme and host only"},
+		{[]string{"try", "-h"}, false, "not for production"},
 		{[]string{"eval", "-h"}, false, "usage: semproc eval"},
 		{[]string{"explain", "--help"}, false, "-against"},
 		{[]string{"model", "-h"}, false, "SEMPROC_NPM_REGISTRY"},
@@ -122,50 +126,55 @@ func TestUnknownVariables(t *testing.T) {
 	}
 }
 
-// lockedBuilder is a strings.Builder the server may log into while the
-// test reads it.
-type lockedBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuilder) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuilder) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+// Every subcommand that reads the configuration warns of a misspelled
+// variable: the tools through main on standard error, the server (serve,
+// try) in its log.
+func TestToolWarnings(t *testing.T) {
+	environ := []string{"SEMPROC_CACHE_TTLL=5m"}
+	for _, args := range [][]string{{"model", "pull"}, {"explain", "hi"}, {"eval", "f.jsonl"}, {"cache", "stats"}} {
+		if got := toolWarnings(args, environ); len(got) != 1 || !strings.Contains(got[0], "did you mean SEMPROC_CACHE_TTL?") {
+			t.Errorf("%v: warnings %q", args, got)
+		}
+	}
+	for _, args := range [][]string{nil, {"serve"}, {"try"}, {"version"}, {"help"}} {
+		if got := toolWarnings(args, environ); got != nil {
+			t.Errorf("%v: warnings %q, want none from main (the server logs them; the others read no configuration)", args, got)
+		}
+	}
 }
 
 // serve starts despite a misspelled variable, and logs a warning naming
 // the variable it probably meant.
 func TestServeWarnsOfUnknownVariables(t *testing.T) {
-	emb := httptest.NewServer(&fakeEmbeddings{})
-	t.Cleanup(emb.Close)
-	env := map[string]string{
-		"SEMPROC_GRPC_ADDR": "127.0.0.1:0", "SEMPROC_ADMIN_ADDR": "127.0.0.1:0", "SEMPROC_DRAIN_DELAY": "0s",
-		"SEMPROC_EMBEDDINGS_PROVIDER": "openai", "SEMPROC_EMBEDDINGS_URL": emb.URL, "SEMPROC_EMBEDDINGS_DIMENSIONS": "64",
-		"SEMPROC_CACHE_TTLL": "5m",
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var log lockedBuilder
-	up, done := make(chan struct{}), make(chan error, 1)
-	go func() { done <- serve(ctx, environOf(env), &log, func(string, string) { close(up) }) }()
-	select {
-	case <-up:
-	case err := <-done:
-		t.Fatalf("semproc did not start: %v", err)
-	}
-	cancel()
-	if err := <-done; err != nil {
+	var log syncbuf.Buffer
+	s := startServe(t, map[string]string{"SEMPROC_CACHE_TTLL": "5m"}, &log)
+	s.cancel()
+	if err := s.wait(); err != nil {
 		t.Fatal(err)
 	}
 	if want := "did you mean SEMPROC_CACHE_TTL?"; !strings.Contains(log.String(), want) || !strings.Contains(log.String(), `"level":"WARN"`) {
 		t.Errorf("log lacks a warning with %q:\n%s", want, log.String())
+	}
+}
+
+func TestLogFormats(t *testing.T) {
+	tests := []struct {
+		format string
+		d      time.Duration
+		want   string
+	}{
+		{"text", 14238571 * time.Nanosecond, "duration=14.2ms"},
+		{"text", 215432 * time.Nanosecond, "duration=215µs"},
+		{"text", 1234567890 * time.Nanosecond, "duration=1.23s"},
+		{"text", 5 * time.Second, "duration=5s"},
+		{"text", 999 * time.Nanosecond, "duration=999ns"},
+		{"json", 14238571 * time.Nanosecond, `"duration":14238571`},
+	}
+	for _, tt := range tests {
+		var b strings.Builder
+		newLogger(Config{LogLevel: "info", LogFormat: tt.format}, &b).Info("request", "duration", tt.d)
+		if !strings.Contains(b.String(), tt.want) {
+			t.Errorf("%s, %v: %q lacks %q", tt.format, tt.d, b.String(), tt.want)
+		}
 	}
 }

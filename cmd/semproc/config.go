@@ -23,7 +23,7 @@ type Config struct {
 	AdminToken     string `env:"SEMPROC_ADMIN_TOKEN" doc:"bearer token of the cache administration endpoints on the admin listener (DELETE /cache/{key}, DELETE /cache, GET /cache/stats); they answer 404 without one"`
 	AdminTokenFile string `env:"SEMPROC_ADMIN_TOKEN_FILE" doc:"file holding the admin token (instead of SEMPROC_ADMIN_TOKEN)"`
 	LogLevel       string `env:"SEMPROC_LOG_LEVEL" envDefault:"info" doc:"debug, info, warn or error"`
-	LogFormat      string `env:"SEMPROC_LOG_FORMAT" envDefault:"json" doc:"json or text"`
+	LogFormat      string `env:"SEMPROC_LOG_FORMAT" envDefault:"json" doc:"json (for machines; durations in nanoseconds) or text (for a terminal, as make run and semproc try log; durations like 14.2ms)"`
 
 	EmbeddingsProvider   string        `env:"SEMPROC_EMBEDDINGS_PROVIDER" envDefault:"local" doc:"local (built in, offline), openai, azure or ollama"`
 	EmbeddingsURL        string        `env:"SEMPROC_EMBEDDINGS_URL" doc:"provider base URL; openai posts to {URL}/embeddings; azure takes the deployment URL"`

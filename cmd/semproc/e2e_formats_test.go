@@ -17,13 +17,15 @@ import (
 	anthropicoption "github.com/anthropics/anthropic-sdk-go/option"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+
+	"github.com/semproc/semproc/internal/fakellm"
 )
 
 // fakeAnthropic answers POST /v1/messages like Anthropic's Messages API: a
 // JSON message, or with "stream": true the SSE events message_start,
 // content_block_start, content_block_delta (text_delta), content_block_stop,
 // message_delta (stop reason, usage), message_stop. The answer echoes the
-// last message, as fakeLLM's does.
+// last message, as fakellm.Chat does.
 type fakeAnthropic struct {
 	calls atomic.Int64
 	mu    sync.Mutex
@@ -121,7 +123,7 @@ func (f *fakeLegacy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func startFormats(t *testing.T) (*e2e, *fakeAnthropic, *fakeLegacy) {
 	t.Helper()
 	messages, legacy := &fakeAnthropic{}, &fakeLegacy{}
-	e := startE2EWith(t, nil, e2eOptions{upstream: func(chat *fakeLLM) http.Handler {
+	e := startE2EWith(t, nil, e2eOptions{upstream: func(chat *fakellm.Chat) http.Handler {
 		mux := http.NewServeMux()
 		mux.Handle("POST /v1/messages", messages)
 		mux.Handle("POST /v1/completions", legacy)
@@ -292,8 +294,8 @@ func TestE2EAzureOpenAI(t *testing.T) {
 			t.Errorf("%s: %q, want Miss", name, h.Get("X-Cache-Status"))
 		}
 	}
-	if e.upstream.calls.Load() != 4 {
-		t.Errorf("upstream calls %d, want 4", e.upstream.calls.Load())
+	if e.upstream.Calls.Load() != 4 {
+		t.Errorf("upstream calls %d, want 4", e.upstream.Calls.Load())
 	}
 	e.checkExchanges(t)
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"hash/fnv"
 	"io"
 	"net/http"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/semproc/semproc/envoy"
 	"github.com/semproc/semproc/extproc/envoysim"
+	"github.com/semproc/semproc/internal/fakellm"
 )
 
 // e2e is semproc started in-process by run's serve, an Envoy stand-in
@@ -38,10 +38,10 @@ type e2e struct {
 	// upstreamURL is the fake LLM's own URL, to ask it directly.
 	upstreamURL string
 	admin       string
-	upstream    *fakeLLM
+	upstream    *fakellm.Chat
 	// upstreams are the per-model fake upstreams of
 	// e2eOptions.modelUpstreams.
-	upstreams map[string]*fakeLLM
+	upstreams map[string]*fakellm.Chat
 	embed     *fakeEmbeddings
 }
 
@@ -52,14 +52,14 @@ func startE2E(t *testing.T, extraEnv map[string]string) *e2e {
 
 // e2eOptions vary the harness for one test.
 type e2eOptions struct {
-	// modelUpstreams each get a fakeLLM of their own (e2e.upstreams): the
+	// modelUpstreams each get a fake upstream of their own (e2e.upstreams): the
 	// stand-in sends a request whose x-semproc-model header names one of
 	// them there, as an Envoy route matching that header would, and any
 	// other request to e2e.upstream.
 	modelUpstreams []string
 	// upstream wraps the default fake upstream, e.g. to answer other APIs
-	// on other paths; nil serves the fakeLLM alone.
-	upstream func(*fakeLLM) http.Handler
+	// on other paths; nil serves the fake chat API alone.
+	upstream func(*fakellm.Chat) http.Handler
 	// filter changes the ext_proc filter of envoy.yaml (processing modes).
 	filter func(*filterv3.ExternalProcessor)
 	// embedMode is the fake embeddings' mode from the start.
@@ -68,7 +68,7 @@ type e2eOptions struct {
 
 func startE2EWith(t *testing.T, extraEnv map[string]string, opts e2eOptions) *e2e {
 	t.Helper()
-	e := &e2e{upstream: &fakeLLM{}, embed: &fakeEmbeddings{mode: opts.embedMode}, upstreams: map[string]*fakeLLM{}}
+	e := &e2e{upstream: &fakellm.Chat{}, embed: &fakeEmbeddings{mode: opts.embedMode}, upstreams: map[string]*fakellm.Chat{}}
 	var handler http.Handler = e.upstream
 	if opts.upstream != nil {
 		handler = opts.upstream(e.upstream)
@@ -80,33 +80,14 @@ func startE2EWith(t *testing.T, extraEnv map[string]string, opts e2eOptions) *e2
 	t.Cleanup(emb.Close)
 
 	env := map[string]string{
-		"SEMPROC_GRPC_ADDR": "127.0.0.1:0", "SEMPROC_ADMIN_ADDR": "127.0.0.1:0",
-		"SEMPROC_EMBEDDINGS_PROVIDER": "openai", "SEMPROC_EMBEDDINGS_URL": emb.URL, "SEMPROC_EMBEDDINGS_DIMENSIONS": "64",
-		"SEMPROC_EMBEDDINGS_TIMEOUT": "300ms", "SEMPROC_CACHE_DISTANCE_THRESHOLD": "0.3", "SEMPROC_DRAIN_DELAY": "0s",
-		"SEMPROC_LOG_LEVEL": "warn",
+		"SEMPROC_EMBEDDINGS_URL": emb.URL, "SEMPROC_EMBEDDINGS_TIMEOUT": "300ms", "SEMPROC_CACHE_DISTANCE_THRESHOLD": "0.3",
 	}
 	for k, v := range extraEnv {
 		env[k] = v
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	addrs := make(chan [2]string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, environOf(env), testWriter{t}, func(g, a string) { addrs <- [2]string{g, a} })
-	}()
-	var grpcAddr string
-	select {
-	case a := <-addrs:
-		grpcAddr, e.admin = a[0], a[1]
-	case err := <-done:
-		t.Fatalf("semproc did not start: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("semproc stopped with %v", err)
-		}
-	})
+	s := startServe(t, env, testWriter{t})
+	grpcAddr := s.grpcAddr
+	e.admin = s.admin
 
 	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)))
@@ -124,7 +105,7 @@ func startE2EWith(t *testing.T, extraEnv map[string]string, opts e2eOptions) *e2
 	upURL, _ := url.Parse(up.URL)
 	byModel := map[string]*url.URL{}
 	for _, m := range opts.modelUpstreams {
-		f := &fakeLLM{}
+		f := &fakellm.Chat{}
 		srv := httptest.NewServer(f)
 		t.Cleanup(srv.Close)
 		e.upstreams[m] = f
@@ -149,6 +130,62 @@ func startE2EWith(t *testing.T, extraEnv map[string]string, opts e2eOptions) *e2
 	return e
 }
 
+// served is semproc's serve started in-process by startServe.
+type served struct {
+	grpcAddr, admin string
+	// cancel stops it, as SIGTERM does.
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+	err    error
+}
+
+// wait returns serve's result once it has stopped.
+func (s *served) wait() error {
+	s.once.Do(func() { s.err = <-s.done })
+	return s.err
+}
+
+// startServe starts serve on free loopback ports with fake OpenAI-compatible
+// embeddings of 64 dimensions, no drain delay and logs at warn, each
+// overridden by env, logging into log. The test's clean-up stops it and
+// fails on an unclean stop.
+func startServe(t *testing.T, env map[string]string, log io.Writer) *served {
+	t.Helper()
+	all := map[string]string{
+		"SEMPROC_GRPC_ADDR": "127.0.0.1:0", "SEMPROC_ADMIN_ADDR": "127.0.0.1:0", "SEMPROC_DRAIN_DELAY": "0s", "SEMPROC_LOG_LEVEL": "warn",
+		"SEMPROC_EMBEDDINGS_PROVIDER": "openai", "SEMPROC_EMBEDDINGS_DIMENSIONS": "64",
+	}
+	if env["SEMPROC_EMBEDDINGS_URL"] == "" {
+		emb := httptest.NewServer(&fakeEmbeddings{})
+		t.Cleanup(emb.Close)
+		all["SEMPROC_EMBEDDINGS_URL"] = emb.URL
+	}
+	for k, v := range env {
+		all[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &served{cancel: cancel, done: make(chan error, 1)}
+	addrs := make(chan [2]string, 1)
+	go func() {
+		s.done <- serve(ctx, environOf(all), log, func(g, a string) { addrs <- [2]string{g, a} })
+	}()
+	select {
+	case a := <-addrs:
+		s.grpcAddr, s.admin = a[0], a[1]
+	case err := <-s.done:
+		cancel()
+		t.Fatalf("semproc did not start: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := s.wait(); err != nil {
+			t.Errorf("semproc stopped with %v", err)
+		}
+	})
+	return s
+}
+
 // client is the official OpenAI SDK pointed at the stand-in.
 func (e *e2e) client(key string) openai.Client {
 	return openai.NewClient(option.WithBaseURL(e.url+"/v1/"), option.WithAPIKey(key), option.WithMaxRetries(0))
@@ -158,7 +195,14 @@ func (e *e2e) client(key string) openai.Client {
 // contain match.
 func (e *e2e) metric(t *testing.T, name, match string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + e.admin + "/metrics")
+	return scrape(t, e.admin, name, match)
+}
+
+// scrape reads one sample of the /metrics of the admin listener at admin,
+// summed over the label sets that contain match.
+func scrape(t *testing.T, admin, name, match string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + admin + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,8 +225,15 @@ func (e *e2e) metric(t *testing.T, name, match string) float64 {
 // the request path.
 func (e *e2e) waitStored(t *testing.T, n float64) {
 	t.Helper()
+	waitStoredAt(t, e.admin, n)
+}
+
+// waitStoredAt waits until the semproc whose admin listener is at admin
+// has stored n completions.
+func waitStoredAt(t *testing.T, admin string, n float64) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for e.metric(t, "semproc_cache_stores_total", `result="stored"`) < n {
+	for scrape(t, admin, "semproc_cache_stores_total", `result="stored"`) < n {
 		if time.Now().After(deadline) {
 			t.Fatalf("fewer than %v completions stored", n)
 		}
@@ -195,74 +246,6 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
-}
-
-// fakeLLM answers chat completions like OpenAI: JSON, or SSE
-// chat.completion.chunk events when the request streams. The answer echoes
-// the last message, so a test can tell which request an answer belongs to.
-type fakeLLM struct {
-	calls atomic.Int64
-	mu    sync.Mutex
-	mode  string // "", "500", "length", "truncate", "no-store" (Cache-Control: no-store)
-}
-
-func (f *fakeLLM) setMode(m string) { f.mu.Lock(); f.mode = m; f.mu.Unlock() }
-
-func (f *fakeLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.calls.Add(1)
-	f.mu.Lock()
-	mode := f.mode
-	f.mu.Unlock()
-	var req struct {
-		Model    string `json:"model"`
-		Stream   bool   `json:"stream"`
-		Messages []struct {
-			Content any `json:"content"`
-		} `json:"messages"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Messages) == 0 {
-		http.Error(w, `{"error":{"message":"bad request","type":"invalid_request_error"}}`, http.StatusBadRequest)
-		return
-	}
-	if mode == "500" {
-		http.Error(w, `{"error":{"message":"server error","type":"server_error"}}`, http.StatusInternalServerError)
-		return
-	}
-	if mode == "no-store" {
-		w.Header().Set("Cache-Control", "no-store")
-	}
-	answer := fmt.Sprintf("Answer %d to: %v", f.calls.Load(), req.Messages[len(req.Messages)-1].Content)
-	finish := "stop"
-	if mode == "length" {
-		finish = "length"
-	}
-	if !req.Stream {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":%q},"finish_reason":%q}],"usage":{"prompt_tokens":9,"completion_tokens":12,"total_tokens":21}}`,
-			req.Model, answer, finish)
-		return
-	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	fl := w.(http.Flusher)
-	chunk := func(delta, finish string) {
-		fin := "null"
-		if finish != "" {
-			fin = strconv.Quote(finish)
-		}
-		fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-2\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":%s,\"finish_reason\":%s}]}\n\n", req.Model, delta, fin)
-		fl.Flush()
-	}
-	chunk(`{"role":"assistant","content":""}`, "")
-	words := strings.SplitAfter(answer, " ")
-	for _, wd := range words {
-		b, _ := json.Marshal(map[string]string{"content": wd})
-		chunk(string(b), "")
-	}
-	if mode == "truncate" {
-		return // the connection ends without a finish reason or [DONE]
-	}
-	chunk(`{}`, finish)
-	fmt.Fprint(w, "data: [DONE]\n\n")
 }
 
 // fakeEmbeddings is an OpenAI-compatible /embeddings endpoint with
@@ -326,9 +309,15 @@ func (f *fakeEmbeddings) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // empty (an anonymous request).
 func (e *e2e) rawPost(t *testing.T, path, body string, headers ...string) (*http.Response, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, e.url+path, strings.NewReader(body))
+	return postJSON(t, e.url+path, body, append([]string{"Authorization", "Bearer e2e-tenant"}, headers...)...)
+}
+
+// postJSON posts a JSON body with headers (name, value, …; an empty value
+// removes the header) and returns the response and its whole body.
+func postJSON(t *testing.T, url, body string, headers ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer e2e-tenant")
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 		if headers[i+1] == "" {

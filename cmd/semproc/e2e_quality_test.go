@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/semproc/semproc/internal/fakellm"
 	"github.com/semproc/semproc/providers/local"
 	"github.com/semproc/semproc/semantic"
 )
@@ -85,7 +86,7 @@ func TestCacheQualityThroughTheRequestPath(t *testing.T) {
 		}
 		// no-cache stores every prompt, even one that a stored one would
 		// answer: the protocol stores them all.
-		e.upstream.setMode("")
+		e.upstream.SetMode(fakellm.ModeNormal)
 		for _, text := range set.Stored {
 			if status, _ := ask(text, "Cache-Control", "no-cache"); status != "Refresh" {
 				t.Fatalf("storing %q: X-Cache-Status %q", text, status)
@@ -96,7 +97,7 @@ func TestCacheQualityThroughTheRequestPath(t *testing.T) {
 
 		// The upstream now forbids storing, so a query that misses leaves
 		// nothing behind for the next one.
-		e.upstream.setMode("no-store")
+		e.upstream.SetMode(fakellm.ModeNoStore)
 		index := map[string]int{}
 		for i, text := range set.Stored {
 			if _, seen := index[text]; !seen {

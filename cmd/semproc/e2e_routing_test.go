@@ -104,14 +104,14 @@ func TestE2ERoutingPicksTheUpstream(t *testing.T) {
 			if tt.upstream != "" {
 				fake = e.upstreams[tt.upstream]
 			}
-			before := fake.calls.Load()
+			before := fake.Calls.Load()
 			body := chatBody(tt.model, tt.prompt)
 			got := postRouted(t, e, body, tt.headers...)
 			want := routed{status: "200", route: tt.route, model: tt.want, cache: "Miss", answeredBy: tt.want}
 			if got != want {
 				t.Errorf("got %+v, want %+v", got, want)
 			}
-			if fake.calls.Load() != before+1 {
+			if fake.Calls.Load() != before+1 {
 				t.Errorf("upstream %q was not called", tt.upstream)
 			}
 			checkUpstreamRequest(t, e, tt.want)
@@ -120,9 +120,9 @@ func TestE2ERoutingPicksTheUpstream(t *testing.T) {
 			}
 		})
 	}
-	if e.upstreams["math-model"].calls.Load() != 2 || e.upstreams["music-model"].calls.Load() != 2 || e.upstream.calls.Load() != 1 {
+	if e.upstreams["math-model"].Calls.Load() != 2 || e.upstreams["music-model"].Calls.Load() != 2 || e.upstream.Calls.Load() != 1 {
 		t.Errorf("upstream calls: math %d, music %d, default %d; want 2, 2, 1",
-			e.upstreams["math-model"].calls.Load(), e.upstreams["music-model"].calls.Load(), e.upstream.calls.Load())
+			e.upstreams["math-model"].Calls.Load(), e.upstreams["music-model"].Calls.Load(), e.upstream.Calls.Load())
 	}
 	e.checkExchanges(t)
 }
@@ -151,8 +151,8 @@ func TestE2ERoutedRepeatIsAHit(t *testing.T) {
 			t.Errorf("%s: got %+v, want %+v", tt.name, got, tt.want)
 		}
 	}
-	if math.calls.Load() != 1 || music.calls.Load() != 1 {
-		t.Errorf("upstream calls: math %d, music %d; want 1, 1", math.calls.Load(), music.calls.Load())
+	if math.Calls.Load() != 1 || music.Calls.Load() != 1 {
+		t.Errorf("upstream calls: math %d, music %d; want 1, 1", math.Calls.Load(), music.Calls.Load())
 	}
 	e.checkExchanges(t)
 }
@@ -167,7 +167,7 @@ func TestE2ERoutingEmbeddingsDown(t *testing.T) {
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
-	if e.upstreams["music-model"].calls.Load() != 1 {
+	if e.upstreams["music-model"].Calls.Load() != 1 {
 		t.Error("the catch-all's upstream was not called")
 	}
 	checkUpstreamRequest(t, e, "music-model")

@@ -91,7 +91,7 @@ func TestE2EClientRoutingHeaderNeverReachesTheRoute(t *testing.T) {
 				_, _ = io.Copy(io.Discard, resp.Body)
 				_ = resp.Body.Close()
 				x := e.lastExchange(t)
-				if got := x.UpstreamHeaders.Get("X-Semproc-Model"); got == "spoofed" || e.upstreams["spoofed"].calls.Load() != 0 {
+				if got := x.UpstreamHeaders.Get("X-Semproc-Model"); got == "spoofed" || e.upstreams["spoofed"].Calls.Load() != 0 {
 					t.Errorf("%s: the client's routing header reached the route (upstream header %q)", path, got)
 				}
 				if path == "/v1/chat/completions" {

@@ -55,14 +55,14 @@ func TestE2EMissThenHits(t *testing.T) {
 	e := startE2E(t, nil)
 	c := e.client("sk-tenant-a")
 	first, h := ask(t, c, userPrompt("gpt-4o-mini", "", "What is the capital of France?"))
-	if h.Get("X-Cache-Status") != "Miss" || e.upstream.calls.Load() != 1 {
-		t.Fatalf("first request: status %q, upstream calls %d", h.Get("X-Cache-Status"), e.upstream.calls.Load())
+	if h.Get("X-Cache-Status") != "Miss" || e.upstream.Calls.Load() != 1 {
+		t.Fatalf("first request: status %q, upstream calls %d", h.Get("X-Cache-Status"), e.upstream.Calls.Load())
 	}
 	e.waitStored(t, 1)
 
 	exact, h := ask(t, c, userPrompt("gpt-4o-mini", "", "What is the capital of France?"))
-	if h.Get("X-Cache-Status") != "Hit" || exact != first || h.Get("X-Cache-Distance") != "0" || e.upstream.calls.Load() != 1 {
-		t.Fatalf("exact repeat: status %q distance %q answer %q, upstream calls %d", h.Get("X-Cache-Status"), h.Get("X-Cache-Distance"), exact, e.upstream.calls.Load())
+	if h.Get("X-Cache-Status") != "Hit" || exact != first || h.Get("X-Cache-Distance") != "0" || e.upstream.Calls.Load() != 1 {
+		t.Fatalf("exact repeat: status %q distance %q answer %q, upstream calls %d", h.Get("X-Cache-Status"), h.Get("X-Cache-Distance"), exact, e.upstream.Calls.Load())
 	}
 	if !strings.HasPrefix(h.Get("X-Cache-Key"), "semproc:memory:text-embedding-3-small:64:") || h.Get("Age") == "" || h.Get("X-Cache-Ttl") == "" {
 		t.Errorf("hit headers: key %q age %q ttl %q", h.Get("X-Cache-Key"), h.Get("Age"), h.Get("X-Cache-Ttl"))
@@ -107,7 +107,7 @@ func TestE2EStreaming(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := readAll(t, direct)
-	e.upstream.calls.Store(0)
+	e.upstream.Calls.Store(0)
 
 	resp, got := e.rawPost(t, "/v1/chat/completions", body, "Authorization", "Bearer k")
 	if resp.Header.Get("X-Cache-Status") != "Miss" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
@@ -120,8 +120,8 @@ func TestE2EStreaming(t *testing.T) {
 	e.waitStored(t, 1)
 
 	acc, h := askStream(t, e.client("k"), userPrompt("gpt-4o-mini", "", "Name three primary colours"))
-	if h.Get("X-Cache-Status") != "Hit" || e.upstream.calls.Load() != 1 {
-		t.Fatalf("stream hit: status %q, upstream calls %d", h.Get("X-Cache-Status"), e.upstream.calls.Load())
+	if h.Get("X-Cache-Status") != "Hit" || e.upstream.Calls.Load() != 1 {
+		t.Fatalf("stream hit: status %q, upstream calls %d", h.Get("X-Cache-Status"), e.upstream.Calls.Load())
 	}
 	if len(acc.Choices) != 1 || acc.Choices[0].Message.Content != "Answer 1 to: Name three primary colours" || acc.Choices[0].FinishReason != "stop" {
 		t.Errorf("replayed stream read back by the SDK: %+v", acc.Choices)
@@ -156,8 +156,8 @@ func TestE2ECacheControl(t *testing.T) {
 	if _, h := ask(t, c, p); h.Get("X-Cache-Status") != "Hit" {
 		t.Errorf("after a refresh: %q", h.Get("X-Cache-Status"))
 	}
-	if _, h := ask(t, c, p, option.WithHeader("Cache-Control", "no-store")); h.Get("X-Cache-Status") != "Bypass" || e.upstream.calls.Load() != 3 {
-		t.Errorf("no-store on a cached prompt: %q, upstream calls %d", h.Get("X-Cache-Status"), e.upstream.calls.Load())
+	if _, h := ask(t, c, p, option.WithHeader("Cache-Control", "no-store")); h.Get("X-Cache-Status") != "Bypass" || e.upstream.Calls.Load() != 3 {
+		t.Errorf("no-store on a cached prompt: %q, upstream calls %d", h.Get("X-Cache-Status"), e.upstream.Calls.Load())
 	}
 }
 
@@ -165,7 +165,7 @@ func TestE2ENothingStoredFromBadAnswers(t *testing.T) {
 	for _, mode := range []string{"500", "length", "truncate"} {
 		t.Run(mode, func(t *testing.T) {
 			e := startE2E(t, nil)
-			e.upstream.setMode(mode)
+			e.upstream.SetMode(mode)
 			body := `{"model":"m","stream":true,"messages":[{"role":"user","content":"Tell me a story"}]}`
 			for range 2 {
 				resp, _ := e.rawPost(t, "/v1/chat/completions", body)
@@ -173,8 +173,8 @@ func TestE2ENothingStoredFromBadAnswers(t *testing.T) {
 					t.Errorf("status %q, want Miss", got)
 				}
 			}
-			if e.upstream.calls.Load() != 2 {
-				t.Errorf("upstream calls %d, want 2: a bad answer was served from the cache", e.upstream.calls.Load())
+			if e.upstream.Calls.Load() != 2 {
+				t.Errorf("upstream calls %d, want 2: a bad answer was served from the cache", e.upstream.Calls.Load())
 			}
 			if n := e.metric(t, "semproc_cache_stores_total", `result="stored"`); n != 0 {
 				t.Errorf("%v completions stored", n)
@@ -208,8 +208,8 @@ func TestE2EEmbeddingsDownFailsOpen(t *testing.T) {
 			if _, err := c.Chat.Completions.New(ctx, userPrompt("m", "", "Is the sky blue?"), option.WithResponseInto(&resp)); err != nil {
 				t.Fatal(err)
 			}
-			if got := resp.Header.Get("X-Cache-Status"); got != "Miss" || e.upstream.calls.Load() != 2 {
-				t.Errorf("after recovery: status %q, upstream calls %d; want a Miss that went upstream", got, e.upstream.calls.Load())
+			if got := resp.Header.Get("X-Cache-Status"); got != "Miss" || e.upstream.Calls.Load() != 2 {
+				t.Errorf("after recovery: status %q, upstream calls %d; want a Miss that went upstream", got, e.upstream.Calls.Load())
 			}
 		})
 	}
@@ -231,12 +231,12 @@ func TestE2EBadInputPassesThrough(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := e.upstream.calls.Load()
+			before := e.upstream.Calls.Load()
 			resp, _ := e.rawPost(t, "/v1/chat/completions", tt.body)
 			if got := resp.Header.Get("X-Cache-Status"); got != tt.status {
 				t.Errorf("X-Cache-Status %q, want %q", got, tt.status)
 			}
-			if e.upstream.calls.Load() != before+1 {
+			if e.upstream.Calls.Load() != before+1 {
 				t.Error("the request did not reach the upstream")
 			}
 		})

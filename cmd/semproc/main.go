@@ -3,6 +3,7 @@
 //
 //	semproc                 serve (configured by SEMPROC_* variables)
 //	semproc model pull      fetch the built-in embeddings model
+//	semproc try             try the cache with curl, behind an Envoy stand-in
 //	semproc explain …       show what semproc would do with a prompt
 //	semproc eval FILE       measure cache thresholds on labelled pairs
 //	semproc cache …         delete, purge or count a running server's entries
@@ -21,6 +22,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	for _, w := range toolWarnings(os.Args[1:], os.Environ()) {
+		fmt.Fprintln(os.Stderr, "semproc: warning:", w)
+	}
 	err := run(ctx, os.Args[1:], os.Environ(), os.Stdout)
 	stop()
 	if err != nil {
@@ -53,6 +57,8 @@ func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 		return serve(ctx, environ, stdout, nil)
 	case "model":
 		return modelCmd(ctx, args[1:], getenv, stdout)
+	case "try":
+		return tryCmd(ctx, args[1:], environ, stdout)
 	case "explain":
 		return explainCmd(ctx, args[1:], getenv, stdout)
 	case "eval":
@@ -71,6 +77,7 @@ func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 
 const usage = `usage:
   semproc [serve]                 run the ext_proc server
+  semproc try [flags]             try the cache with curl: semproc behind an Envoy stand-in on 127.0.0.1:10000
   semproc model pull              download the built-in embeddings model into SEMPROC_EMBEDDINGS_MODEL_DIR
   semproc explain [flags] PROMPT  show the embedded text, partition, route distances and cache lookup
   semproc eval [flags] FILE       cache-threshold table for labelled pairs (JSONL or GPTCache JSON)

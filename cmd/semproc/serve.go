@@ -247,7 +247,25 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	o := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "text" {
+		// For a person at a terminal: durations to three significant
+		// digits (duration=14.2ms, not 14.238571ms). JSON keeps
+		// nanoseconds, for machines.
+		o.ReplaceAttr = func(_ []string, a slog.Attr) slog.Attr {
+			if a.Value.Kind() == slog.KindDuration {
+				a.Value = slog.DurationValue(roundDuration(a.Value.Duration()))
+			}
+			return a
+		}
 		return slog.New(slog.NewTextHandler(w, o))
 	}
 	return slog.New(slog.NewJSONHandler(w, o))
+}
+
+// roundDuration keeps three significant digits: 215µs, 14.2ms, 1.23s.
+func roundDuration(d time.Duration) time.Duration {
+	unit := time.Duration(1)
+	for x := d; x >= 1000 || x <= -1000; x /= 10 {
+		unit *= 10
+	}
+	return d.Round(unit)
 }

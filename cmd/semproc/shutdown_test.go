@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -21,27 +20,8 @@ import (
 // 503 and gRPC health NOT_SERVING at once, the open stream still gets every
 // reply, and the process then stops cleanly.
 func TestSIGTERMDuringTraffic(t *testing.T) {
-	emb := httptest.NewServer(&fakeEmbeddings{})
-	t.Cleanup(emb.Close)
-	env := map[string]string{
-		"SEMPROC_GRPC_ADDR": "127.0.0.1:0", "SEMPROC_ADMIN_ADDR": "127.0.0.1:0", "SEMPROC_LOG_LEVEL": "warn",
-		"SEMPROC_EMBEDDINGS_PROVIDER": "openai", "SEMPROC_EMBEDDINGS_URL": emb.URL, "SEMPROC_EMBEDDINGS_DIMENSIONS": "64",
-		"SEMPROC_DRAIN_DELAY": "300ms",
-	}
-	ctx, sigterm := context.WithCancel(context.Background())
-	defer sigterm()
-	addrs := make(chan [2]string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, environOf(env), testWriter{t}, func(g, a string) { addrs <- [2]string{g, a} })
-	}()
-	var grpcAddr, admin string
-	select {
-	case a := <-addrs:
-		grpcAddr, admin = a[0], a[1]
-	case err := <-done:
-		t.Fatalf("semproc did not start: %v", err)
-	}
+	s := startServe(t, map[string]string{"SEMPROC_DRAIN_DELAY": "300ms"}, testWriter{t})
+	grpcAddr, admin, sigterm := s.grpcAddr, s.admin, s.cancel
 	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -109,11 +89,10 @@ func TestSIGTERMDuringTraffic(t *testing.T) {
 	if _, err := stream.Recv(); !errors.Is(err, io.EOF) {
 		t.Errorf("stream ended with %v, want a clean end", err)
 	}
+	stopped := make(chan struct{})
+	go func() { _ = s.wait(); close(stopped) }() // startServe's clean-up checks the error
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("semproc stopped with %v", err)
-		}
+	case <-stopped:
 	case <-time.After(10 * time.Second):
 		t.Fatal("semproc did not stop")
 	}

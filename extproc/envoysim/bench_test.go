@@ -12,7 +12,7 @@ import (
 // through the proxy and a pass-through processor over loopback gRPC.
 func BenchmarkProxyJSON(b *testing.B) {
 	var calls atomic.Int32
-	h := newHarness(b, shippedFilter(), continueAll, echoUpstream(&calls))
+	h := newHarness(b, ShippedFilter(), continueAll, echoUpstream(&calls))
 	body := `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
 	b.ResetTimer()
 	for b.Loop() {

@@ -61,6 +61,12 @@ type Options struct {
 	EndOfStream EndOfStream
 	// Transport calls the upstream; default a new http.Transport.
 	Transport http.RoundTripper
+	// HostRewrite sends the upstream's host as Host, as a route's
+	// auto_host_rewrite does (envoy.yaml sets it); otherwise the client's.
+	HostRewrite bool
+	// Forget keeps no Exchange records, for a proxy that runs for long
+	// (semproc try); Exchanges then returns none.
+	Forget bool
 }
 
 // FailOpen says why processing stopped early and the request went on
@@ -216,7 +222,9 @@ func (p *Proxy) begin() {
 
 func (p *Proxy) end(ex Exchange) {
 	p.mu.Lock()
-	p.exchanges = append(p.exchanges, ex)
+	if !p.opts.Forget {
+		p.exchanges = append(p.exchanges, ex)
+	}
 	p.inflight--
 	p.idle.Broadcast()
 	p.mu.Unlock()

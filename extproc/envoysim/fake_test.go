@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"sync"
 	"testing"
-	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
@@ -17,7 +16,6 @@ import (
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -85,26 +83,6 @@ func startProcessor(t testing.TB, s script) extprocv3.ExternalProcessorClient {
 	}
 	t.Cleanup(func() { _ = conn.Close() })
 	return extprocv3.NewExternalProcessorClient(conn)
-}
-
-// shippedFilter is the filter config of SPEC.md §1.
-func shippedFilter() *filterv3.ExternalProcessor {
-	return &filterv3.ExternalProcessor{
-		ProcessingMode: &filterv3.ProcessingMode{
-			RequestHeaderMode:   filterv3.ProcessingMode_SEND,
-			RequestBodyMode:     filterv3.ProcessingMode_BUFFERED,
-			ResponseHeaderMode:  filterv3.ProcessingMode_SEND,
-			ResponseBodyMode:    filterv3.ProcessingMode_BUFFERED,
-			RequestTrailerMode:  filterv3.ProcessingMode_SKIP,
-			ResponseTrailerMode: filterv3.ProcessingMode_SKIP,
-		},
-		AllowModeOverride: true,
-		FailureModeAllow:  true,
-		MessageTimeout:    durationpb.New(10 * time.Second),
-		MetadataOptions: &filterv3.MetadataOptions{ReceivingNamespaces: &filterv3.MetadataOptions_MetadataNamespaces{
-			Untyped: []string{"semproc"},
-		}},
-	}
 }
 
 // harness is a proxy in front of an upstream, with its processor.

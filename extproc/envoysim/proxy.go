@@ -135,6 +135,9 @@ func (u *upstreamCall) start(h *headerMap, noBody bool) error {
 		return &localReply{status: http.StatusBadRequest, details: err.Error()}
 	}
 	req.Host, _ = h.get(":authority")
+	if u.p.opts.HostRewrite {
+		req.Host = route.Host
+	}
 	req.Header = h.regular()
 	if !noBody {
 		pr, pw := io.Pipe()

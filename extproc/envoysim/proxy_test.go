@@ -43,7 +43,7 @@ func post(t *testing.T, url, body string) (*http.Response, string) {
 
 func TestProxyJSONPassThrough(t *testing.T) {
 	var calls atomic.Int32
-	h := newHarness(t, shippedFilter(), continueAll, echoUpstream(&calls))
+	h := newHarness(t, ShippedFilter(), continueAll, echoUpstream(&calls))
 	resp, body := post(t, h.url, `{"model":"m"}`)
 	if resp.StatusCode != 200 || body != `{"echo":"{\"model\":\"m\"}"}` {
 		t.Fatalf("got %d %q", resp.StatusCode, body)
@@ -111,7 +111,7 @@ func TestProxyBodyRewriteContentLength(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var calls atomic.Int32
-			h := newHarness(t, shippedFilter(), rewriteBody(newBody, tt.cl), echoUpstream(&calls))
+			h := newHarness(t, ShippedFilter(), rewriteBody(newBody, tt.cl), echoUpstream(&calls))
 			resp, _ := post(t, h.url, `{"model":"m"}`)
 			ex := h.lastExchange(t)
 			if resp.StatusCode != tt.wantStatus || calls.Load() != tt.wantCalls {
@@ -155,7 +155,7 @@ func TestProxySSEStreamed(t *testing.T) {
 		}
 		return out, nil
 	}
-	h := newHarness(t, shippedFilter(), s, upstream)
+	h := newHarness(t, ShippedFilter(), s, upstream)
 	resp, err := http.Post(h.url+"/v1/chat/completions", "application/json", strings.NewReader(`{"stream":true}`))
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +199,7 @@ func TestProxyImmediateResponse(t *testing.T) {
 		r.DynamicMetadata = metadata(t, "semproc", map[string]any{"cache_status": "Hit"})
 		return []*extprocv3.ProcessingResponse{r}, nil
 	}
-	h := newHarness(t, shippedFilter(), s, echoUpstream(&calls))
+	h := newHarness(t, ShippedFilter(), s, echoUpstream(&calls))
 	resp, body := post(t, h.url, `{}`)
 	if resp.StatusCode != 429 || body != "slow down" || resp.Header.Get("X-Cache-Status") != "Hit" ||
 		resp.Header.Get("Content-Type") != "text/plain" || resp.Header.Get("Content-Length") != "9" {
@@ -221,7 +221,7 @@ func TestProxyCrashingProcessor(t *testing.T) {
 	for _, failOpen := range []bool{true, false} {
 		t.Run(fmt.Sprint("failure_mode_allow=", failOpen), func(t *testing.T) {
 			var calls atomic.Int32
-			f := shippedFilter()
+			f := ShippedFilter()
 			f.FailureModeAllow = failOpen
 			h := newHarness(t, f, crash, echoUpstream(&calls))
 			resp, body := post(t, h.url, `{"a":1}`)
@@ -268,7 +268,7 @@ func TestProxyStreamedEndForms(t *testing.T) {
 				}
 				return continueAll(req)
 			}
-			f := shippedFilter()
+			f := ShippedFilter()
 			f.ProcessingMode.ResponseBodyMode = filterv3.ProcessingMode_STREAMED
 			h := newHarness(t, f, s, upstream, func(o *Options) { o.EndOfStream = form })
 			resp, body := post(t, h.url, `{}`)
@@ -292,6 +292,42 @@ func TestProxyStreamedEndForms(t *testing.T) {
 			wantEmpty := form == EndEmptyChunk
 			if sent != body || !last.GetEndOfStream() || (len(last.GetBody()) == 0) != wantEmpty {
 				t.Fatalf("chunks sent %q, last %q eos=%v", sent, last.GetBody(), last.GetEndOfStream())
+			}
+		})
+	}
+}
+
+func TestProxyHostRewriteAndForget(t *testing.T) {
+	tests := []struct {
+		name         string
+		opts         func(*Options)
+		upstreamHost bool // Host is the upstream's, not the client's
+		records      int
+	}{
+		{"defaults", func(*Options) {}, false, 1},
+		{"auto_host_rewrite", func(o *Options) { o.HostRewrite = true }, true, 1},
+		{"forget", func(o *Options) { o.Forget = true }, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var host atomic.Value
+			up := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				host.Store(r.Host)
+				_, _ = io.WriteString(w, "{}")
+			})
+			h := newHarness(t, ShippedFilter(), continueAll, up, tt.opts)
+			if resp, _ := post(t, h.url, `{"model":"m"}`); resp.StatusCode != 200 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			want := strings.TrimPrefix(h.url, "http://")
+			if tt.upstreamHost {
+				want = strings.TrimPrefix(h.upstream.URL, "http://")
+			}
+			if got := host.Load(); got != want {
+				t.Errorf("upstream Host %q, want %q", got, want)
+			}
+			if got := len(h.proxy.Exchanges()); got != tt.records {
+				t.Errorf("%d exchanges recorded, want %d", got, tt.records)
 			}
 		})
 	}

@@ -63,7 +63,7 @@ func TestFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var calls atomic.Int32
-			f := shippedFilter()
+			f := ShippedFilter()
 			f.FailureModeAllow = tt.failOpen
 			f.MessageTimeout = durationpb.New(20 * time.Millisecond)
 			h := newHarness(t, f, tt.script, echoUpstream(&calls))
@@ -93,7 +93,7 @@ func TestFailOpenPassesQueuedData(t *testing.T) {
 		}
 		return continueAll(req)
 	}
-	f := shippedFilter()
+	f := ShippedFilter()
 	f.ProcessingMode.ResponseBodyMode = filterv3.ProcessingMode_STREAMED
 	h := newHarness(t, f, s, upstream)
 	resp, got := post(t, h.url, `{}`)
@@ -139,7 +139,7 @@ func TestModeOverride(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := shippedFilter()
+			f := ShippedFilter()
 			if tt.filter != nil {
 				tt.filter(f)
 			}
@@ -169,7 +169,7 @@ func TestModeOverrideIgnoredWithConfiguredDuplex(t *testing.T) {
 		}
 		return continueAll(req)
 	}
-	f := shippedFilter()
+	f := ShippedFilter()
 	f.FailureModeAllow = false
 	f.ProcessingMode.RequestBodyMode = filterv3.ProcessingMode_FULL_DUPLEX_STREAMED
 	f.ProcessingMode.RequestTrailerMode = filterv3.ProcessingMode_SEND
@@ -192,7 +192,7 @@ func TestContentLengthInStreamedMode(t *testing.T) {
 	s := onRequestHeaders(func(req *extprocv3.ProcessingRequest) ([]*extprocv3.ProcessingResponse, error) {
 		return []*extprocv3.ProcessingResponse{reply(req, &extprocv3.CommonResponse{HeaderMutation: setHeaders(setRaw("content-length", "999"))})}, nil
 	})
-	f := shippedFilter()
+	f := ShippedFilter()
 	f.ProcessingMode.RequestBodyMode = filterv3.ProcessingMode_STREAMED
 	var calls atomic.Int32
 	h := newHarness(t, f, s, echoUpstream(&calls))
@@ -242,7 +242,7 @@ func TestRouteCache(t *testing.T) {
 				}
 				return continueAll(req)
 			}
-			f := shippedFilter()
+			f := ShippedFilter()
 			f.RouteCacheAction = tt.action
 			var calls atomic.Int32
 			h := newHarness(t, f, s, echoUpstream(&calls), func(o *Options) {
@@ -281,7 +281,7 @@ func TestImmediateResponseStatus(t *testing.T) {
 				return []*extprocv3.ProcessingResponse{immediate(tt.status, tt.body, setHeaders(setRaw("x-envoy-upstream", "1")))}, nil
 			})
 			var calls atomic.Int32
-			h := newHarness(t, shippedFilter(), s, echoUpstream(&calls))
+			h := newHarness(t, ShippedFilter(), s, echoUpstream(&calls))
 			resp, body := post(t, h.url, `{}`)
 			if resp.StatusCode != tt.wantStatus || body != tt.body || resp.Header.Get("Content-Type") != tt.wantType || calls.Load() != 0 {
 				t.Fatalf("got %d %q %v", resp.StatusCode, body, resp.Header)
@@ -302,7 +302,7 @@ func TestImmediateAfterStreamedHeaders(t *testing.T) {
 		}
 		return continueAll(req)
 	}
-	f := shippedFilter()
+	f := ShippedFilter()
 	f.ProcessingMode.ResponseBodyMode = filterv3.ProcessingMode_STREAMED
 	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "data: 1\n\n")
@@ -337,7 +337,7 @@ func TestDynamicMetadata(t *testing.T) {
 		return out, nil
 	}
 	var calls atomic.Int32
-	h := newHarness(t, shippedFilter(), s, echoUpstream(&calls))
+	h := newHarness(t, ShippedFilter(), s, echoUpstream(&calls))
 	post(t, h.url, `{}`)
 	md := h.lastExchange(t).DynamicMetadata
 	if len(md) != 1 || md["semproc"].GetFields()["route"].GetStringValue() != "math" ||
@@ -364,7 +364,7 @@ func TestBufferLimit(t *testing.T) {
 				calls.Add(1)
 				_, _ = io.WriteString(w, tt.respBody)
 			})
-			h := newHarness(t, shippedFilter(), continueAll, upstream, func(o *Options) { o.BufferLimit = 32 })
+			h := newHarness(t, ShippedFilter(), continueAll, upstream, func(o *Options) { o.BufferLimit = 32 })
 			resp, _ := post(t, h.url, tt.reqBody)
 			if resp.StatusCode != tt.wantStatus || calls.Load() != tt.wantCalls {
 				t.Fatalf("status %d calls %d", resp.StatusCode, calls.Load())
