@@ -337,6 +337,16 @@ func TestRoutingRewritesBodyHeaderAndRouteCache(t *testing.T) {
 	if c.GetBodyMutation() != nil || setHeaders(c.GetHeaderMutation())["x-semproc-model"] != "mine" || !c.GetClearRouteCache() {
 		t.Errorf("explicit model: %v", c)
 	}
+	// A model that cannot be a header value passes through untouched: no
+	// routing header Envoy would refuse, nothing cached.
+	for _, model := range []string{"gpt\u0000", "gpt\n-4", "a\r\nx-evil: 1", "x\u007f"} {
+		per = e.exchange(t, reqHeaders("/v1/chat/completions", false, "authorization", "a"), reqBody(`{"model":"`+model+`","prompt":"math"}`, true), respHeaders(":status", "200"))
+		c = one(t, per[1]).GetRequestBody().GetResponse()
+		rh := setHeaders(one(t, per[2]).GetResponseHeaders().GetResponse().GetHeaderMutation())
+		if c.GetBodyMutation() != nil || c.GetHeaderMutation() != nil && len(setHeaders(c.GetHeaderMutation())) > 0 || rh["x-semproc-model"] != "" || rh["x-cache-status"] != "Bypass" {
+			t.Errorf("model %q: request reply %v, response headers %v; want it untouched, Bypass", model, c, rh)
+		}
+	}
 }
 
 func TestFullDuplexHoldsHeadersAndStreamsBodyBack(t *testing.T) {
