@@ -92,7 +92,7 @@ func (st *stream) store() {
 		// the request's span.
 		ctx, span := st.s.o.Tracer.Start(ctx, "semproc.store", trace.WithNewRoot(), trace.WithLinks(trace.LinkFromContext(ctx)))
 		defer span.End()
-		if err := st.s.o.Cache.Store(ctx, result, comp.Record, comp.Tokens, ttl); err != nil {
+		if err := st.s.o.Cache.Store(ctx, result, comp.Record, semantic.Usage{InputTokens: comp.InputTokens, OutputTokens: comp.Tokens}, ttl); err != nil {
 			st.s.o.Metrics.stored(ctx, "failed")
 			st.s.o.Metrics.failure(ctx, "store")
 			st.warn("store", "storing the completion failed", "error", err)
