@@ -2,6 +2,7 @@ package extproc
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -23,6 +24,17 @@ type Formats struct {
 	Chat        Format // OpenAI chat completions, also Azure OpenAI's
 	Completions Format // OpenAI legacy completions
 	Messages    Format // Anthropic Messages
+}
+
+// APIs are the names of the formats handled, each once.
+func (f Formats) APIs() []string {
+	var out []string
+	for _, format := range []Format{f.Chat, f.Completions, f.Messages} {
+		if format != nil && !slices.Contains(out, format.API()) {
+			out = append(out, format.API())
+		}
+	}
+	return out
 }
 
 // classify maps a request to its endpoint, or reports that semproc does not

@@ -20,7 +20,7 @@ func (st *stream) onResponseHeaders(h *extprocv3.HttpHeaders) []*extprocv3.Proce
 	set := st.responseHeaders()
 	if reason := st.unstorable(headers); reason != "" {
 		if st.result.Status == semantic.StatusMiss || st.result.Status == semantic.StatusRefresh {
-			st.s.o.Metrics.stored(st.ctx, "not_storable")
+			st.s.o.Metrics.stored(st.ctx, storeNotStorable)
 			st.log.Debug("response not stored", "reason", reason)
 		}
 		st.phase = phasePassThrough
@@ -77,7 +77,7 @@ func (st *stream) onResponseBody(b *extprocv3.HttpBody) []*extprocv3.ProcessingR
 func (st *stream) store() {
 	comp, err := st.capture.Finish()
 	if err != nil {
-		st.s.o.Metrics.stored(st.ctx, "rejected")
+		st.s.o.Metrics.stored(st.ctx, storeRejected)
 		st.log.Debug("response not stored", "reason", err)
 		return
 	}
@@ -93,11 +93,11 @@ func (st *stream) store() {
 		ctx, span := st.s.o.Tracer.Start(ctx, "semproc.store", trace.WithNewRoot(), trace.WithLinks(trace.LinkFromContext(ctx)))
 		defer span.End()
 		if err := st.s.o.Cache.Store(ctx, result, comp.Record, semantic.Usage{InputTokens: comp.InputTokens, OutputTokens: comp.Tokens}, ttl); err != nil {
-			st.s.o.Metrics.stored(ctx, "failed")
-			st.s.o.Metrics.failure(ctx, "store")
+			st.s.o.Metrics.stored(ctx, storeFailed)
+			st.s.o.Metrics.failure(ctx, stageStore)
 			st.warn("store", "storing the completion failed", "error", err)
 			return
 		}
-		st.s.o.Metrics.stored(ctx, "stored")
+		st.s.o.Metrics.stored(ctx, storeStored)
 	}()
 }

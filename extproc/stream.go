@@ -84,7 +84,7 @@ func (st *stream) handleSafely(req *extprocv3.ProcessingRequest) (out []*extproc
 	defer func() {
 		if r := recover(); r != nil {
 			st.log.Error("panic while processing a message; passing the request through", "panic", r, "stack", string(debug.Stack()))
-			st.s.o.Metrics.failure(st.ctx, "panic")
+			st.s.o.Metrics.failure(st.ctx, stagePanic)
 			st.phase = phasePassThrough
 			st.body, st.heldHeaders = st.body[:min(held, len(st.body))], heldHeaders
 			out = st.passThrough(req)
@@ -323,7 +323,7 @@ func (st *stream) finish() {
 	if st.ep.format != nil {
 		api = st.ep.format.API()
 	}
-	st.s.o.Metrics.request(st.ctx, api, status, route)
+	st.s.o.Metrics.request(st.ctx, api, status, route, st.model)
 	st.endSpan(api, status, route)
 	attrs := []any{"api", api, "cache_status", status, "route", route, "model", clip(st.model), "duration", time.Since(st.started)}
 	if st.result.Reason != "" {
