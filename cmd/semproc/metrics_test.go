@@ -99,13 +99,7 @@ func TestMetricsScrape(t *testing.T) {
 		t.Error("a fresh /metrics lacks the zero series of OpenAI hits")
 	}
 
-	c := e.client("sk-tenant-a")
-	ask(t, c, userPrompt("gpt-4o-mini", "", "What is the capital of France?"))
-	e.waitStored(t, 1)
-	if _, h := ask(t, c, userPrompt("gpt-4o-mini", "", "What is the capital of France?")); h.Get("X-Cache-Status") != "Hit" {
-		t.Fatalf("second request: %s, want a Hit", h.Get("X-Cache-Status"))
-	}
-
+	missThenHit(t, e)
 	got := scrape(t, e.admin)
 	model := []string{"api", "openai", "route", "none", "model", "gpt-4o-mini"}
 	// The fake upstream reports 9 prompt and 12 completion tokens.
@@ -142,6 +136,17 @@ func TestMetricsScrape(t *testing.T) {
 	}
 	if b := sample(t, got, "semproc_store_size_bytes"); b <= 0 {
 		t.Errorf("semproc_store_size_bytes = %v with one entry stored", b)
+	}
+}
+
+// missThenHit asks the same question twice: a Miss, stored, then a Hit.
+func missThenHit(t *testing.T, e *e2e) {
+	t.Helper()
+	c := e.client("sk-tenant-a")
+	ask(t, c, userPrompt("gpt-4o-mini", "", "What is the capital of France?"))
+	e.waitStored(t, 1)
+	if _, h := ask(t, c, userPrompt("gpt-4o-mini", "", "What is the capital of France?")); h.Get("X-Cache-Status") != "Hit" {
+		t.Fatalf("second request: %s, want a Hit", h.Get("X-Cache-Status"))
 	}
 }
 
