@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -14,6 +15,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 	"sigs.k8s.io/yaml"
+
+	"github.com/semproc/semproc/envoy"
 )
 
 // The shipped monitoring material (k8s/observability).
@@ -253,4 +256,26 @@ func TestObservabilityQueries(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestAccessLogKeysAreWhatSemprocSets ties the shipped access logs to
+// semproc's replies: envoy.MetadataKeys, which package envoy's tests want
+// every shipped config's access log to print as %DYNAMIC_METADATA(...)%,
+// must be exactly the keys semproc writes in its namespace for a miss and
+// a hit, as Envoy (the stand-in, configured from envoy/envoy.yaml) keeps
+// them.
+func TestAccessLogKeysAreWhatSemprocSets(t *testing.T) {
+	e := startE2E(t, nil)
+	missThenHit(t, e)
+	set := map[string]bool{}
+	for _, ex := range e.proxy.Exchanges() {
+		for k := range ex.DynamicMetadata[envoy.MetadataNamespace].GetFields() {
+			set[k] = true
+		}
+	}
+	got := slices.Sorted(maps.Keys(set))
+	want := slices.Sorted(slices.Values(envoy.MetadataKeys()))
+	if !slices.Equal(got, want) {
+		t.Errorf("semproc writes %v in namespace %q; the access logs are checked for %v", got, envoy.MetadataNamespace, want)
+	}
 }
