@@ -81,7 +81,7 @@ func (st *stream) store() {
 		st.log.Debug("response not stored", "reason", err)
 		return
 	}
-	st.completion = Completion{Tokens: comp.Tokens, InputTokens: comp.InputTokens, Model: comp.Model}
+	st.completion = semantic.Completion{Tokens: comp.Tokens, InputTokens: comp.InputTokens, Model: comp.Model}
 	result, ttl := st.result, st.ttl
 	st.s.writes.Add(1)
 	go func() {

@@ -62,12 +62,12 @@ type stream struct {
 	result  semantic.Result
 	route   string
 	model   string
-	capture Capture
+	capture semantic.Capture
 	ttl     time.Duration
 	// clientModel is the model the client asked for, before routing;
 	// completion what a captured response reports (its record dropped).
 	clientModel string
-	completion  Completion
+	completion  semantic.Completion
 	span        trace.Span // nil until the request is known to be handled
 }
 

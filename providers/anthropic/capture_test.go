@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/semproc/semproc/extproc"
+	"github.com/semproc/semproc/semantic"
 )
 
 const testLimit = 1 << 20
@@ -22,7 +22,7 @@ func fixture(t testing.TB, name string) []byte {
 }
 
 // capture feeds chunks to a new capture and finishes it.
-func capture(sse bool, limit int, chunks ...[]byte) (extproc.Completion, error) {
+func capture(sse bool, limit int, chunks ...[]byte) (semantic.Completion, error) {
 	c := Messages{}.NewCapture(sse, limit)
 	for _, p := range chunks {
 		c.Write(p)
