@@ -158,3 +158,52 @@ func hasSeries(families map[string]*dto.MetricFamily, name string, labels ...str
 	}
 	return false
 }
+
+// TestMetricsWhenDependenciesFail: what the alerts read when the embeddings
+// provider fails and when Redis cannot be reached.
+func TestMetricsWhenDependenciesFail(t *testing.T) {
+	t.Run("embeddings answer 500", func(t *testing.T) {
+		e := startE2EWith(t, nil, e2eOptions{embedMode: "500"})
+		if _, h := ask(t, e.client("sk-tenant-a"), userPrompt("gpt-4o-mini", "", "What is the capital of France?")); h.Get("X-Cache-Status") != "Failed" {
+			t.Fatalf("status %q, want Failed", h.Get("X-Cache-Status"))
+		}
+		got := scrape(t, e.admin)
+		for _, tt := range []struct {
+			name   string
+			labels []string
+			want   float64
+		}{
+			{"semproc_requests_total", []string{"cache_status", "Failed", "model", "gpt-4o-mini"}, 1},
+			{"semproc_failures_total", []string{"stage", "lookup"}, 1},
+			{"semproc_cache_tokens_served_total", nil, 0},
+		} {
+			if v := sample(t, got, tt.name, tt.labels...); v != tt.want {
+				t.Errorf("%s{%s} = %v, want %v", tt.name, strings.Join(tt.labels, ","), v, tt.want)
+			}
+		}
+		// The request's call, and the start-up probe's while the dimension
+		// was unknown, may both have failed.
+		if v := sample(t, got, "semproc_dependency_errors_total", "dependency", "embeddings", "error_type", "error"); v < 1 {
+			t.Errorf("embeddings errors = %v, want at least the request's", v)
+		}
+		if v := sample(t, got, "semproc_dependency_up", "dependency", "embeddings"); v != 0 {
+			t.Errorf("semproc_dependency_up{embeddings} = %v while it fails", v)
+		}
+	})
+	t.Run("redis unreachable", func(t *testing.T) {
+		e := startE2E(t, map[string]string{
+			"SEMPROC_VECTORDB": "redis", "SEMPROC_REDIS_URL": "redis://127.0.0.1:1", "SEMPROC_REDIS_DIAL_TIMEOUT": "50ms",
+		})
+		ask(t, e.client("sk-tenant-a"), userPrompt("gpt-4o-mini", "", "What is the capital of France?"))
+		got := scrape(t, e.admin)
+		if v := sample(t, got, "semproc_dependency_up", "dependency", "store"); v != 0 {
+			t.Errorf("semproc_dependency_up{store} = %v with Redis unreachable", v)
+		}
+		if v := sample(t, got, "semproc_dependency_errors_total", "dependency", "store"); v < 1 {
+			t.Errorf("store errors = %v after a lookup with Redis unreachable", v)
+		}
+		if _, ok := got["semproc_store_entries"]; ok {
+			t.Error("semproc_store_entries is exported with Redis: it counts the in-process store only")
+		}
+	})
+}
