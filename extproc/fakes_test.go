@@ -70,7 +70,7 @@ func (c *testCapture) Finish() (semantic.Completion, error) {
 	if len(c.buf) > c.limit || json.Unmarshal(c.buf, &v) != nil || !v.OK {
 		return semantic.Completion{}, errors.New("not a clean completion")
 	}
-	return semantic.Completion{Record: c.buf, Tokens: 7, InputTokens: 3, Model: "m-2025"}, nil
+	return semantic.Completion{Record: c.buf, Usage: semantic.Usage{InputTokens: 3, OutputTokens: 7}, Model: "m-2025"}, nil
 }
 
 // wordEmbedder puts each word in a bucket: texts sharing words are close.

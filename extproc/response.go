@@ -81,7 +81,7 @@ func (st *stream) store() {
 		st.log.Debug("response not stored", "reason", err)
 		return
 	}
-	st.completion = semantic.Completion{Tokens: comp.Tokens, InputTokens: comp.InputTokens, Model: comp.Model}
+	st.completion = semantic.Completion{Usage: comp.Usage, Model: comp.Model}
 	result, ttl := st.result, st.ttl
 	st.s.writes.Add(1)
 	go func() {
@@ -92,7 +92,7 @@ func (st *stream) store() {
 		// the request's span.
 		ctx, span := st.s.o.Tracer.Start(ctx, "semproc.store", trace.WithNewRoot(), trace.WithLinks(trace.LinkFromContext(ctx)))
 		defer span.End()
-		if err := st.s.o.Cache.Store(ctx, result, comp.Record, semantic.Usage{InputTokens: comp.InputTokens, OutputTokens: comp.Tokens}, ttl); err != nil {
+		if err := st.s.o.Cache.Store(ctx, result, comp, ttl); err != nil {
 			st.s.o.Metrics.stored(ctx, storeFailed)
 			st.s.o.Metrics.failure(ctx, stageStore)
 			st.warn("store", "storing the completion failed", "error", err)

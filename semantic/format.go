@@ -36,15 +36,13 @@ type Capture interface {
 	Finish() (Completion, error)
 }
 
-// Completion is a stored record and what the metrics want to know of it.
+// Completion is a record to store and what the metrics and traces want to
+// know of it: the usage and the model the response reports (zero when it
+// does not say).
 type Completion struct {
 	Record []byte
-	// Tokens is the number of output tokens the completion reports.
-	Tokens int
-	// InputTokens and Model are the prompt tokens and the model the
-	// response reports, for traces; zero when it does not say.
-	InputTokens int
-	Model       string
+	Usage
+	Model string
 }
 
 // Reply is a rendered cache hit.

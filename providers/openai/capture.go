@@ -55,7 +55,7 @@ func (c *capture) Finish() (semantic.Completion, error) {
 		return semantic.Completion{}, fmt.Errorf("openai: response not stored: %w", err)
 	}
 	u := comp.usage()
-	return semantic.Completion{Record: rec, Tokens: u.CompletionTokens, InputTokens: u.PromptTokens, Model: comp.Model}, nil
+	return semantic.Completion{Record: rec, Usage: semantic.Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens}, Model: comp.Model}, nil
 }
 
 func (c *capture) finish() (record []byte, comp completion, err error) {

@@ -113,8 +113,8 @@ func TestCaptureFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Finish: %v", err)
 			}
-			if got.Tokens != tt.wantTokens {
-				t.Errorf("Tokens = %d, want %d", got.Tokens, tt.wantTokens)
+			if got.OutputTokens != tt.wantTokens {
+				t.Errorf("OutputTokens = %d, want %d", got.OutputTokens, tt.wantTokens)
 			}
 			if strings.HasPrefix(tt.file, "completions") && (got.InputTokens != 5 || got.Model != "gpt-3.5-turbo-instruct") {
 				t.Errorf("InputTokens = %d, Model = %q; want 5, gpt-3.5-turbo-instruct", got.InputTokens, got.Model)
