@@ -2,12 +2,15 @@ package extproc
 
 import (
 	"net/url"
+	"slices"
 	"strings"
+
+	"github.com/semproc/semproc/semantic"
 )
 
 // endpoint is what a request path is, per SPEC §2.
 type endpoint struct {
-	format Format
+	format semantic.Format
 	// model is the model named by the path (the Azure deployment); it wins
 	// over the body's.
 	model string
@@ -20,9 +23,20 @@ type endpoint struct {
 
 // Formats are the wire formats semproc handles; a nil one is not handled.
 type Formats struct {
-	Chat        Format // OpenAI chat completions, also Azure OpenAI's
-	Completions Format // OpenAI legacy completions
-	Messages    Format // Anthropic Messages
+	Chat        semantic.Format // OpenAI chat completions, also Azure OpenAI's
+	Completions semantic.Format // OpenAI legacy completions
+	Messages    semantic.Format // Anthropic Messages
+}
+
+// APIs are the names of the formats handled, each once.
+func (f Formats) APIs() []string {
+	var out []string
+	for _, format := range []semantic.Format{f.Chat, f.Completions, f.Messages} {
+		if format != nil && !slices.Contains(out, format.API()) {
+			out = append(out, format.API())
+		}
+	}
+	return out
 }
 
 // classify maps a request to its endpoint, or reports that semproc does not

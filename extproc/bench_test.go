@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/semproc/semproc/semantic"
 )
 
 // The hit and miss paths through the state machine, as Envoy's messages
@@ -14,12 +17,22 @@ import (
 // provider's benchmark for those).
 
 func BenchmarkHitPath(b *testing.B) {
-	for _, tc := range []struct{ name, stored, asked string }{
-		{"exact", "capital of france", "capital of france"},
-		{"semantic", "capital of france", "capital of france please"},
+	for _, tc := range []struct {
+		name, stored, asked string
+		// sdk records the metrics with OpenTelemetry's SDK (as serve
+		// does) rather than the no-op meter: what metrics cost a request.
+		sdk bool
+	}{
+		{"exact", "capital of france", "capital of france", false},
+		{"exact/sdk-metrics", "capital of france", "capital of france", true},
+		{"semantic", "capital of france", "capital of france please", false},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			e := newTestEnv(b, nil)
+			var mut func(*Options)
+			if tc.sdk {
+				mut = func(o *Options) { o.Metrics = sdkMetrics(b) }
+			}
+			e := newTestEnv(b, mut)
 			run(b, e, missMessages(tc.stored))
 			msgs := []*extprocv3.ProcessingRequest{
 				reqHeaders("/v1/chat/completions", false, "authorization", "Bearer a"),
@@ -47,6 +60,21 @@ func BenchmarkMissPath(b *testing.B) {
 	if err := e.srv.WaitForWrites(context.Background()); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// sdkMetrics are the request-path metrics on OpenTelemetry's SDK, with a
+// price table, read by a reader nobody collects from.
+func sdkMetrics(b *testing.B) *Metrics {
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	m, err := NewMetrics(MetricsOptions{
+		Meter: mp.Meter("bench"), APIs: []string{"openai"}, Models: []string{"m"},
+		Prices: semantic.Prices{"m": {Input: 1, Output: 2}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
 }
 
 func missMessages(prompt string) []*extprocv3.ProcessingRequest {

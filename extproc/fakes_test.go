@@ -18,7 +18,7 @@ import (
 // "panic": bool}. A response qualifies when it is {"ok": true, ...}.
 type testFormat struct{}
 
-var _ Format = testFormat{}
+var _ semantic.Format = testFormat{}
 
 type testBody struct {
 	Model  string `json:"model"`
@@ -49,13 +49,13 @@ func (testFormat) SetModel(body []byte, model string) ([]byte, error) {
 	return json.Marshal(m)
 }
 
-func (testFormat) NewCapture(sse bool, limit int) Capture { return &testCapture{limit: limit} }
+func (testFormat) NewCapture(sse bool, limit int) semantic.Capture { return &testCapture{limit: limit} }
 
-func (testFormat) Replay(record []byte, req *semantic.Request) (Reply, error) {
+func (testFormat) Replay(record []byte, req *semantic.Request) (semantic.Reply, error) {
 	if !json.Valid(record) {
-		return Reply{}, errors.New("bad record")
+		return semantic.Reply{}, errors.New("bad record")
 	}
-	return Reply{ContentType: "application/json", Body: record}, nil
+	return semantic.Reply{ContentType: "application/json", Body: record}, nil
 }
 
 type testCapture struct {
@@ -65,12 +65,12 @@ type testCapture struct {
 
 func (c *testCapture) Write(p []byte) { c.buf = append(c.buf, p...) }
 
-func (c *testCapture) Finish() (Completion, error) {
+func (c *testCapture) Finish() (semantic.Completion, error) {
 	var v struct{ OK bool }
 	if len(c.buf) > c.limit || json.Unmarshal(c.buf, &v) != nil || !v.OK {
-		return Completion{}, errors.New("not a clean completion")
+		return semantic.Completion{}, errors.New("not a clean completion")
 	}
-	return Completion{Record: c.buf, Tokens: 7, InputTokens: 3, Model: "m-2025"}, nil
+	return semantic.Completion{Record: c.buf, Usage: semantic.Usage{InputTokens: 3, OutputTokens: 7}, Model: "m-2025"}, nil
 }
 
 // wordEmbedder puts each word in a bucket: texts sharing words are close.

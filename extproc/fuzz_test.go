@@ -166,7 +166,7 @@ func seedHit(t *testing.T, e *testEnv) {
 		Request: &semantic.Request{API: "test", Model: "m", Window: "hit me", RouteText: "hit me", Fingerprint: "fp"},
 		Scope:   semantic.Scope([]string{"authorization", "Bearer a"}),
 	})
-	if err := e.srv.o.Cache.Store(ctx, r, []byte(`{"ok":true}`), 1, 0); err != nil {
+	if err := e.srv.o.Cache.Store(ctx, r, semantic.Completion{Record: []byte(`{"ok":true}`), Usage: semantic.Usage{OutputTokens: 1}}, 0); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -88,7 +88,7 @@ func (st *stream) decide(ctx context.Context, scope string) plan {
 	st.s.o.Metrics.lookup.Record(ctx, time.Since(start).Seconds())
 	switch st.result.Status {
 	case semantic.StatusFailed:
-		st.s.o.Metrics.failure(ctx, "lookup")
+		st.s.o.Metrics.failure(ctx, stageLookup)
 		st.warn("lookup", "cache lookup failed; going upstream", "error", st.result.Err)
 	case semantic.StatusHit:
 		p.hit = st.hitReply(ctx)
@@ -113,14 +113,14 @@ func (st *stream) applyRoute(ctx context.Context, p plan) plan {
 	req := st.req
 	d := st.s.o.Router.Route(ctx, req.API, req.Model, req.RouteText)
 	if d.Err != nil {
-		st.s.o.Metrics.failure(ctx, "route")
+		st.s.o.Metrics.failure(ctx, stageRoute)
 		st.warn("route", "routing fell back", "error", d.Err)
 	}
 	st.route = d.Target
 	if d.Model != "" && d.Model != req.Model {
 		body, err := st.ep.format.SetModel(st.body, d.Model)
 		if err != nil {
-			st.s.o.Metrics.failure(ctx, "route")
+			st.s.o.Metrics.failure(ctx, stageRoute)
 			st.warn("set_model", "could not rewrite the model; request keeps its own", "error", err)
 		} else {
 			p.body, st.body, req.Model = body, body, d.Model
@@ -168,13 +168,12 @@ func (st *stream) hitReply(ctx context.Context) *extprocv3.ProcessingResponse {
 	m := st.result.Match
 	reply, err := st.ep.format.Replay(m.Completion, st.req)
 	if err != nil {
-		st.s.o.Metrics.failure(ctx, "replay")
+		st.s.o.Metrics.failure(ctx, stageReplay)
 		st.log.Error("stored completion cannot be replayed; going upstream", "key", m.Key, "error", err)
 		st.result = semantic.Result{Status: semantic.StatusFailed, Reason: "stored completion unreadable", Err: err}
 		return nil
 	}
-	st.s.o.Metrics.distance.Record(ctx, m.Distance)
-	st.s.o.Metrics.tokensServed.Add(ctx, int64(m.Tokens))
+	st.s.o.Metrics.hit(ctx, st.ep.format.API(), st.model, m)
 	now := time.Now()
 	h := st.responseHeaders().
 		add("x-cache-key", m.Key).

@@ -20,7 +20,7 @@ func (st *stream) onResponseHeaders(h *extprocv3.HttpHeaders) []*extprocv3.Proce
 	set := st.responseHeaders()
 	if reason := st.unstorable(headers); reason != "" {
 		if st.result.Status == semantic.StatusMiss || st.result.Status == semantic.StatusRefresh {
-			st.s.o.Metrics.stored(st.ctx, "not_storable")
+			st.s.o.Metrics.stored(st.ctx, storeNotStorable)
 			st.log.Debug("response not stored", "reason", reason)
 		}
 		st.phase = phasePassThrough
@@ -77,11 +77,11 @@ func (st *stream) onResponseBody(b *extprocv3.HttpBody) []*extprocv3.ProcessingR
 func (st *stream) store() {
 	comp, err := st.capture.Finish()
 	if err != nil {
-		st.s.o.Metrics.stored(st.ctx, "rejected")
+		st.s.o.Metrics.stored(st.ctx, storeRejected)
 		st.log.Debug("response not stored", "reason", err)
 		return
 	}
-	st.completion = Completion{Tokens: comp.Tokens, InputTokens: comp.InputTokens, Model: comp.Model}
+	st.completion = semantic.Completion{Usage: comp.Usage, Model: comp.Model}
 	result, ttl := st.result, st.ttl
 	st.s.writes.Add(1)
 	go func() {
@@ -92,12 +92,12 @@ func (st *stream) store() {
 		// the request's span.
 		ctx, span := st.s.o.Tracer.Start(ctx, "semproc.store", trace.WithNewRoot(), trace.WithLinks(trace.LinkFromContext(ctx)))
 		defer span.End()
-		if err := st.s.o.Cache.Store(ctx, result, comp.Record, comp.Tokens, ttl); err != nil {
-			st.s.o.Metrics.stored(ctx, "failed")
-			st.s.o.Metrics.failure(ctx, "store")
+		if err := st.s.o.Cache.Store(ctx, result, comp, ttl); err != nil {
+			st.s.o.Metrics.stored(ctx, storeFailed)
+			st.s.o.Metrics.failure(ctx, stageStore)
 			st.warn("store", "storing the completion failed", "error", err)
 			return
 		}
-		st.s.o.Metrics.stored(ctx, "stored")
+		st.s.o.Metrics.stored(ctx, storeStored)
 	}()
 }

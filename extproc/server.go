@@ -1,6 +1,6 @@
 // Package extproc is semproc's Envoy-facing adapter: the ext_proc Process
 // loop, the per-stream state machine and the replies Envoy expects. It holds
-// no Redis and no provider JSON: those come in through Format, the
+// no Redis and no provider JSON: those come in through semantic.Format, the
 // semantic.Cache and the Router.
 package extproc
 

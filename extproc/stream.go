@@ -62,12 +62,12 @@ type stream struct {
 	result  semantic.Result
 	route   string
 	model   string
-	capture Capture
+	capture semantic.Capture
 	ttl     time.Duration
 	// clientModel is the model the client asked for, before routing;
 	// completion what a captured response reports (its record dropped).
 	clientModel string
-	completion  Completion
+	completion  semantic.Completion
 	span        trace.Span // nil until the request is known to be handled
 }
 
@@ -87,7 +87,7 @@ func (st *stream) handleSafely(req *extprocv3.ProcessingRequest) (out []*extproc
 	defer func() {
 		if r := recover(); r != nil {
 			st.log.Error("panic while processing a message; passing the request through", "panic", r, "stack", string(debug.Stack()))
-			st.s.o.Metrics.failure(st.ctx, "panic")
+			st.s.o.Metrics.failure(st.ctx, stagePanic)
 			st.phase = phasePassThrough
 			st.body, st.heldHeaders = held, heldHeaders
 			out = st.passThrough(req)
@@ -326,7 +326,7 @@ func (st *stream) finish() {
 	if st.ep.format != nil {
 		api = st.ep.format.API()
 	}
-	st.s.o.Metrics.request(st.ctx, api, status, route)
+	st.s.o.Metrics.request(st.ctx, api, status, route, st.model)
 	st.endSpan(api, status, route)
 	attrs := []any{"api", api, "cache_status", status, "route", route, "model", clip(st.model), "duration", time.Since(st.started)}
 	if st.result.Reason != "" {

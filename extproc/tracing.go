@@ -52,8 +52,8 @@ func (st *stream) endSpan(api, status, route string) {
 			attrs = append(attrs, attribute.Int("semproc.cache.tokens_served", m.Tokens))
 		}
 	}
-	if c := st.completion; c.Tokens > 0 {
-		attrs = append(attrs, attribute.Int("gen_ai.usage.output_tokens", c.Tokens))
+	if c := st.completion; c.OutputTokens > 0 {
+		attrs = append(attrs, attribute.Int("gen_ai.usage.output_tokens", c.OutputTokens))
 	}
 	if c := st.completion; c.InputTokens > 0 {
 		attrs = append(attrs, attribute.Int("gen_ai.usage.input_tokens", c.InputTokens))

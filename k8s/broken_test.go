@@ -52,6 +52,9 @@ func TestBrokenManifestsAreRejected(t *testing.T) {
 		{"NetworkPolicy selects another pod", ".", "networkpolicy.yaml", "matchLabels: {app.kubernetes.io/name: llm-app}", "matchLabels: {app.kubernetes.io/name: llm}"},
 		{"redis latest image", "redis", "redis.yaml", "image: redis:8.2.3", "image: redis:latest"},
 		{"redis as root", "redis", "redis.yaml", "runAsUser: 999", "runAsUser: 0"},
+		{"alert rule misspelled field", "observability", "prometheusrule.yaml", "    - alert: SemprocStoreDown", "    - alrt: SemprocStoreDown"},
+		{"dashboard ConfigMap with a hash suffix", "observability", "kustomization.yaml", "disableNameSuffixHash: true", "disableNameSuffixHash: false"},
+		{"dashboard file missing", "observability", "kustomization.yaml", "- semproc-dashboard.json", "- dashboard.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

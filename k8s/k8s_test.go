@@ -24,6 +24,7 @@ var variants = []struct{ dir, context string }{
 	{"istio/sidecar", "SIDECAR_INBOUND"},
 	{"istio/gateway", "GATEWAY"},
 	{"redis", ""},
+	{"observability", ""},
 }
 
 // repo is the repository root, for the files shared with package envoy.

@@ -38,6 +38,35 @@ type kustomization struct {
 		NewTag  string `json:"newTag"`
 		NewName string `json:"newName"`
 	} `json:"images"`
+	ConfigMapGenerator []struct {
+		Name    string   `json:"name"`
+		Files   []string `json:"files"`
+		Options struct {
+			DisableNameSuffixHash bool              `json:"disableNameSuffixHash"`
+			Labels                map[string]string `json:"labels"`
+		} `json:"options"`
+	} `json:"configMapGenerator"`
+}
+
+// prometheusRule is the Prometheus Operator's PrometheusRule, as much of it
+// as alerting rules use; decoding is strict, so a misspelt field fails.
+type prometheusRule struct {
+	metav1.TypeMeta `json:",inline"`
+	Metadata        metav1.ObjectMeta `json:"metadata"`
+	Spec            struct {
+		Groups []struct {
+			Name     string `json:"name"`
+			Interval string `json:"interval,omitempty"`
+			Rules    []struct {
+				Alert       string            `json:"alert,omitempty"`
+				Record      string            `json:"record,omitempty"`
+				Expr        string            `json:"expr"`
+				For         string            `json:"for,omitempty"`
+				Labels      map[string]string `json:"labels,omitempty"`
+				Annotations map[string]string `json:"annotations,omitempty"`
+			} `json:"rules"`
+		} `json:"groups"`
+	} `json:"spec"`
 }
 
 // bundle is every object a kustomization (and the ones it includes) holds.
@@ -55,6 +84,7 @@ type bundle struct {
 	virtualServices []*istionetv1.VirtualService
 	serviceEntries  []*istionetv1.ServiceEntry
 	destRules       []*istionetv1.DestinationRule
+	prometheusRules []*prometheusRule
 	images          map[string]string // image name -> kustomize newTag
 }
 
@@ -97,11 +127,37 @@ func (b *bundle) addKustomization(fsys fs.FS, dir string) error {
 			return err
 		}
 	}
+	for _, g := range k.ConfigMapGenerator {
+		if err := b.generateConfigMap(fsys, dir, g.Name, g.Files, g.Options.DisableNameSuffixHash, g.Options.Labels); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	for _, p := range k.Patches {
 		if err := b.applyPatch(p.Target.Kind, p.Target.Name, p.Patch); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
+	return nil
+}
+
+// generateConfigMap makes the ConfigMap a configMapGenerator makes: one
+// key per file, named after it. The name must stay as written (no hash
+// suffix), so what Kubernetes holds is what the checks and users name.
+func (b *bundle) generateConfigMap(fsys fs.FS, dir, name string, files []string, noHash bool, labels map[string]string) error {
+	if !noHash {
+		return fmt.Errorf("configMapGenerator %s: want options.disableNameSuffixHash: true", name)
+	}
+	cm := &corev1.ConfigMap{Data: map[string]string{}}
+	cm.Name, cm.Labels = name, labels
+	for _, f := range files {
+		data, err := fs.ReadFile(fsys, path.Join(dir, f))
+		if err != nil {
+			return fmt.Errorf("configMapGenerator %s: %w", name, err)
+		}
+		b.files = append(b.files, path.Join(dir, f))
+		cm.Data[path.Base(f)] = string(data)
+	}
+	b.configMaps[name] = cm
 	return nil
 }
 
@@ -181,6 +237,10 @@ func (b *bundle) addObject(doc []byte) error {
 	case "v1 Namespace":
 		var o corev1.Namespace
 		b.namespaces = append(b.namespaces, &o)
+		return strict(&o)
+	case "monitoring.coreos.com/v1 PrometheusRule":
+		var o prometheusRule
+		b.prometheusRules = append(b.prometheusRules, &o)
 		return strict(&o)
 	case "networking.istio.io/v1alpha3 EnvoyFilter":
 		var o istionetv1alpha3.EnvoyFilter
@@ -304,6 +364,9 @@ func (b *bundle) objectNames() []string {
 	}
 	for _, o := range b.destRules {
 		out = append(out, "DestinationRule/"+o.Name)
+	}
+	for _, o := range b.prometheusRules {
+		out = append(out, "PrometheusRule/"+o.Metadata.Name)
 	}
 	return out
 }

@@ -168,7 +168,7 @@ func (c *Cache) Get(ctx context.Context, l Lookup) Result {
 // Store keeps a completion for a Miss or Refresh result. ttl, when
 // positive and shorter than the configured TTL, shortens the entry's life
 // (response Cache-Control: max-age). Call it off the request path.
-func (c *Cache) Store(ctx context.Context, r Result, completion []byte, tokens int, ttl time.Duration) error {
+func (c *Cache) Store(ctx context.Context, r Result, comp Completion, ttl time.Duration) error {
 	if r.Status != StatusMiss && r.Status != StatusRefresh {
 		return fmt.Errorf("cache: a %s result is not stored", r.Status)
 	}
@@ -180,7 +180,7 @@ func (c *Cache) Store(ctx context.Context, r Result, completion []byte, tokens i
 		}
 		e.Vector = vec
 	}
-	e.Completion, e.Tokens, e.StoredAt = completion, tokens, c.o.Now()
+	e.Completion, e.Tokens, e.InputTokens, e.StoredAt = comp.Record, comp.OutputTokens, comp.InputTokens, c.o.Now()
 	e.TTL = c.o.TTL
 	if ttl > 0 && ttl < e.TTL {
 		e.TTL = ttl

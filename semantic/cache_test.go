@@ -44,7 +44,7 @@ func TestCacheLookupOrder(t *testing.T) {
 	if miss.Status != StatusMiss {
 		t.Fatalf("first lookup: %s %s", miss.Status, miss.Reason)
 	}
-	if err := c.Store(ctx, miss, []byte("Paris"), 3, 0); err != nil {
+	if err := c.Store(ctx, miss, Completion{Record: []byte("Paris"), Usage: Usage{InputTokens: 7, OutputTokens: 3}}, 0); err != nil {
 		t.Fatal(err)
 	}
 	calls := emb.calls.Load()
@@ -55,6 +55,9 @@ func TestCacheLookupOrder(t *testing.T) {
 	}
 	if emb.calls.Load() != calls {
 		t.Error("the exact layer called the embedder")
+	}
+	if exact.Match.InputTokens != 7 || exact.Match.Tokens != 3 {
+		t.Errorf("hit reports %d input and %d output tokens, want the stored 7 and 3", exact.Match.InputTokens, exact.Match.Tokens)
 	}
 	if !strings.HasPrefix(exact.Match.Key, "semproc:memory:words:64:") {
 		t.Errorf("key %q lacks the namespace", exact.Match.Key)
@@ -75,7 +78,7 @@ func TestCachePartitions(t *testing.T) {
 	clk := &clock{t: time.Unix(1_700_000_000, 0)}
 	c := newTestCache(t, &wordEmbedder{}, newTestMemory(t, clk, 100), clk)
 	stored := c.Get(ctx, Lookup{Request: req("tell me a joke"), Scope: "tenant-a"})
-	if err := c.Store(ctx, stored, []byte("joke"), 1, 0); err != nil {
+	if err := c.Store(ctx, stored, Completion{Record: []byte("joke"), Usage: Usage{OutputTokens: 1}}, 0); err != nil {
 		t.Fatal(err)
 	}
 	other := func(mut func(*Request), scope string) Status {
@@ -111,7 +114,7 @@ func TestCacheControls(t *testing.T) {
 	if r.Status != StatusRefresh {
 		t.Fatalf("no-cache: %s", r.Status)
 	}
-	if err := c.Store(ctx, r, []byte("v1"), 1, 10*time.Second); err != nil {
+	if err := c.Store(ctx, r, Completion{Record: []byte("v1"), Usage: Usage{OutputTokens: 1}}, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	hit := c.Get(ctx, Lookup{Request: req("explain monads"), Scope: "s"})
@@ -134,7 +137,7 @@ func TestCacheControls(t *testing.T) {
 	if r := c.Get(ctx, Lookup{Request: bypass}); r.Status != StatusBypass || r.Reason == "" {
 		t.Errorf("bypass: %+v", r)
 	}
-	if err := c.Store(ctx, hit, nil, 0, 0); err == nil {
+	if err := c.Store(ctx, hit, Completion{Record: nil, Usage: Usage{}}, 0); err == nil {
 		t.Error("storing a Hit result must fail")
 	}
 }
@@ -177,7 +180,7 @@ func TestCacheLongWindowIsExactOnly(t *testing.T) {
 	if r.Status != StatusMiss {
 		t.Fatal(r.Status)
 	}
-	if err := c.Store(ctx, r, []byte("a"), 1, 0); err != nil {
+	if err := c.Store(ctx, r, Completion{Record: []byte("a"), Usage: Usage{OutputTokens: 1}}, 0); err != nil {
 		t.Fatal(err)
 	}
 	if emb.calls.Load() != 0 {
@@ -222,7 +225,7 @@ func TestCacheNumbersMustMatchForSemanticHits(t *testing.T) {
 	clk := &clock{t: time.Unix(1_700_000_000, 0)}
 	c := newTestCache(t, &wordEmbedder{}, newTestMemory(t, clk, 10), clk)
 	r := c.Get(ctx, Lookup{Request: req("what is 5 times 12 please")})
-	if err := c.Store(ctx, r, []byte("60"), 1, 0); err != nil {
+	if err := c.Store(ctx, r, Completion{Record: []byte("60"), Usage: Usage{OutputTokens: 1}}, 0); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -255,7 +258,7 @@ func TestCacheChecksCandidatesBeyondTheNearest(t *testing.T) {
 		{"so what is 5 times 12", "60"},         // farther, the same question
 	} {
 		r := c.Get(ctx, Lookup{Request: req(e.window)})
-		if err := c.Store(ctx, r, []byte(e.answer), 1, 0); err != nil {
+		if err := c.Store(ctx, r, Completion{Record: []byte(e.answer), Usage: Usage{OutputTokens: 1}}, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -279,7 +282,7 @@ func TestCacheThresholdZeroIsExactOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := c.Get(ctx, Lookup{Request: req("what is the capital of france")})
-	if err := c.Store(ctx, r, []byte("Paris"), 1, 0); err != nil {
+	if err := c.Store(ctx, r, Completion{Record: []byte("Paris"), Usage: Usage{OutputTokens: 1}}, 0); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.Get(ctx, Lookup{Request: req("what is the capital of france please")}).Status; got != StatusMiss {
@@ -304,7 +307,7 @@ func TestCacheAsksTheVerifier(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, w := range []string{"what is the capital of france", "so what is the capital city of france"} {
-		if err := c.Store(ctx, c.Get(ctx, Lookup{Request: req(w)}), []byte(w), 1, 0); err != nil {
+		if err := c.Store(ctx, c.Get(ctx, Lookup{Request: req(w)}), Completion{Record: []byte(w), Usage: Usage{OutputTokens: 1}}, 0); err != nil {
 			t.Fatal(err)
 		}
 	}

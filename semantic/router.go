@@ -212,6 +212,17 @@ func (r *Router) Reload(ctx context.Context) {
 	}()
 }
 
+// Models are the targets' models, each once.
+func (r *Router) Models() []string {
+	var out []string
+	for _, t := range r.targets {
+		if !slices.Contains(out, t.Model) {
+			out = append(out, t.Model)
+		}
+	}
+	return out
+}
+
 // Always reports RouteModeAlways: every request is routed, even one that
 // names its own model.
 func (r *Router) Always() bool { return r.always }

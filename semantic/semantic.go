@@ -80,10 +80,17 @@ type Entry struct {
 	Vector []float32
 	// Completion is the Format's stored record, opaque to the cache.
 	Completion []byte
-	// Tokens is the completion's output token count, for metrics.
-	Tokens   int
-	StoredAt time.Time
-	TTL      time.Duration
+	// Tokens and InputTokens are the completion's output and prompt token
+	// counts as its upstream reported them, for metrics: what a hit saves.
+	Tokens      int
+	InputTokens int
+	StoredAt    time.Time
+	TTL         time.Duration
+}
+
+// Usage is what the upstream reports a completion cost, in tokens.
+type Usage struct {
+	InputTokens, OutputTokens int
 }
 
 // Match is an entry found by a lookup.

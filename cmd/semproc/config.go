@@ -70,6 +70,8 @@ type Config struct {
 	RoutingMode              string   `env:"SEMPROC_ROUTING_MODE" envDefault:"auto" doc:"auto (route requests whose model is empty or auto) or always"`
 	RoutingModelHeader       string   `env:"SEMPROC_ROUTING_MODEL_HEADER" envDefault:"x-semproc-model" doc:"request header set to the effective model, for Envoy to route on"`
 
+	PricesFile string `env:"SEMPROC_PRICES_FILE" doc:"optional YAML or JSON price table, USD per million tokens per model (models: {gpt-4o: {input: 2.5, output: 10}}), for the estimated cost saved by hits (semproc_cache_cost_saved_usd_total); read and checked at start"`
+
 	EmbeddingsCacheMaxBytes int           `env:"SEMPROC_EMBEDDINGS_CACHE_MAX_BYTES" envDefault:"16777216" doc:"bound on the in-process cache of recent prompts' vectors (16 MiB), keyed per tenant scope"`
 	BreakerFailures         int           `env:"SEMPROC_BREAKER_FAILURES" envDefault:"5" doc:"failures (errors, timeouts, broken vectors) in a row that open a dependency's circuit breaker: requests then skip it at once (Failed)"`
 	BreakerWindow           time.Duration `env:"SEMPROC_BREAKER_WINDOW" envDefault:"30s" doc:"failures further apart than this do not add up"`

@@ -56,7 +56,10 @@ func serve(ctx context.Context, environ []string, stdout io.Writer, up listening
 		return err
 	}
 	defer func() { _ = c.close() }()
-	metrics, err := extproc.NewMetrics(tel.meter)
+	metrics, err := extproc.NewMetrics(extproc.MetricsOptions{Meter: tel.meter, APIs: c.formats.APIs(), Models: c.models(), Prices: c.prices})
+	if err == nil {
+		err = registerGauges(tel.meter, c)
+	}
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,6 +33,7 @@ type components struct {
 	lexicon      semantic.Lexicon // the verifier's; nil without WordNet
 	router       *semantic.Router
 	formats      extproc.Formats
+	prices       semantic.Prices // nil without SEMPROC_PRICES_FILE
 
 	mu          sync.Mutex // the store changes from the background
 	storeCloser func() error
@@ -50,17 +53,19 @@ func (c *components) close() error {
 // build wires the parts. Only bad configuration fails it: a provider or a
 // store that is down makes requests Failed until it comes back.
 func build(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry) (*components, error) {
+	prices, err := loadPrices(cfg)
+	if err != nil {
+		return nil, err
+	}
 	base, pinned, err := newEmbedder(cfg)
 	if err != nil {
 		return nil, err
 	}
-	observed, err := newObservedEmbedder(base, tel)
-	if err != nil {
-		return nil, err
-	}
+	observed := &observedEmbedder{next: base, tracer: tel.tracer, deps: tel.deps}
 	c := &components{
 		cfg:     cfg,
 		log:     log,
+		prices:  prices,
 		store:   &deferredStore{},
 		formats: extproc.Formats{Chat: openai.Chat{}, Completions: openai.Completions{}, Messages: anthropic.Messages{}},
 	}
@@ -83,7 +88,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry) (*
 		th := threshold(cfg.CacheDistanceThreshold, defaultCacheThreshold(cfg))
 		c.lexicon = newLexicon(cfg, log)
 		c.cache, err = semantic.NewCache(semantic.CacheOptions{
-			Embedder: c.embedder, Store: observedStore{next: c.guardedStore, tracer: tel.tracer},
+			Embedder: c.embedder, Store: observedStore{next: c.guardedStore, tracer: tel.tracer, deps: tel.deps},
 			Threshold: th, TTL: cfg.CacheTTL, Dimensions: pinned,
 			Verifier: newVerifier(cfg, c.lexicon, th),
 		})
@@ -119,6 +124,16 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry) (*
 		go probeDimensions(ctx, c.embedder, c.dims, cfg.EmbeddingsTimeout, log)
 	}
 	return c, nil
+}
+
+// models are the model names known in advance, each a label value of its
+// own in the metrics: the routing targets' and the priced ones.
+func (c *components) models() []string {
+	var out []string
+	if c.router != nil {
+		out = c.router.Models()
+	}
+	return append(out, slices.Sorted(maps.Keys(c.prices))...)
 }
 
 // embeddingCacheEntries bounds the embedding cache's entry count; its byte

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/semproc/semproc/extproc"
+	"github.com/semproc/semproc/semantic"
 )
 
 // errOverLimit is returned by Finish when the body outgrew the capture.
@@ -28,17 +28,17 @@ func (c *jsonCapture) Write(p []byte) {
 	c.buf = append(c.buf, p...)
 }
 
-func (c *jsonCapture) Finish() (extproc.Completion, error) {
+func (c *jsonCapture) Finish() (semantic.Completion, error) {
 	if c.over {
-		return extproc.Completion{}, fmt.Errorf("anthropic: %w of %d bytes", errOverLimit, c.limit)
+		return semantic.Completion{}, fmt.Errorf("anthropic: %w of %d bytes", errOverLimit, c.limit)
 	}
 	m, err := decodeMessage(c.buf)
 	if err != nil {
-		return extproc.Completion{}, fmt.Errorf("anthropic: %w", err)
+		return semantic.Completion{}, fmt.Errorf("anthropic: %w", err)
 	}
 	tokens, err := storable(m)
 	if err != nil {
-		return extproc.Completion{}, fmt.Errorf("anthropic: not stored: %w", err)
+		return semantic.Completion{}, fmt.Errorf("anthropic: not stored: %w", err)
 	}
 	return completion(m, encodeRecord(sourceJSON, c.buf), tokens), nil
 }

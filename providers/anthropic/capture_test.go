@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/semproc/semproc/extproc"
+	"github.com/semproc/semproc/semantic"
 )
 
 const testLimit = 1 << 20
@@ -22,7 +22,7 @@ func fixture(t testing.TB, name string) []byte {
 }
 
 // capture feeds chunks to a new capture and finishes it.
-func capture(sse bool, limit int, chunks ...[]byte) (extproc.Completion, error) {
+func capture(sse bool, limit int, chunks ...[]byte) (semantic.Completion, error) {
 	c := Messages{}.NewCapture(sse, limit)
 	for _, p := range chunks {
 		c.Write(p)
@@ -50,8 +50,8 @@ func TestCaptureJSONEverySplit(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Finish: %v", err)
 	}
-	if want.Tokens != 19 || want.InputTokens != 21 || want.Model != "claude-sonnet-4-5-20250929" {
-		t.Errorf("Tokens = %d, InputTokens = %d, Model = %q; want 19, 21, claude-sonnet-4-5-20250929", want.Tokens, want.InputTokens, want.Model)
+	if want.OutputTokens != 19 || want.InputTokens != 21 || want.Model != "claude-sonnet-4-5-20250929" {
+		t.Errorf("OutputTokens = %d, InputTokens = %d, Model = %q; want 19, 21, claude-sonnet-4-5-20250929", want.OutputTokens, want.InputTokens, want.Model)
 	}
 	m := recordMessage(t, want.Record)
 	if len(m.Content) != 1 || m.Content[0].Text != "Paris is the capital of France.\nIt sits on the Seine & has <2.1M> people." {
@@ -72,8 +72,8 @@ func TestCaptureSSEEverySplit(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Finish: %v", err)
 	}
-	if want.Tokens != 15 || want.InputTokens != 25 || want.Model != "claude-sonnet-4-5-20250929" {
-		t.Errorf("Tokens = %d, InputTokens = %d, Model = %q; want 15, 25, claude-sonnet-4-5-20250929", want.Tokens, want.InputTokens, want.Model)
+	if want.OutputTokens != 15 || want.InputTokens != 25 || want.Model != "claude-sonnet-4-5-20250929" {
+		t.Errorf("OutputTokens = %d, InputTokens = %d, Model = %q; want 15, 25, claude-sonnet-4-5-20250929", want.OutputTokens, want.InputTokens, want.Model)
 	}
 	m := recordMessage(t, want.Record)
 	if m.ID != "msg_01HCDu5LRGeP2o7s2xGmxyx8" || m.Model != "claude-sonnet-4-5-20250929" || m.Role != "assistant" {

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/semproc/semproc/extproc"
+	"github.com/semproc/semproc/semantic"
 )
 
 // message is what semproc keeps of a Messages API response: enough to
@@ -89,8 +89,8 @@ func usageCount(usage map[string]json.RawMessage, name string) int {
 }
 
 // completion is what a stored message tells the metrics and traces.
-func completion(m *message, record []byte, tokens int) extproc.Completion {
-	return extproc.Completion{Record: record, Tokens: tokens, InputTokens: usageCount(m.Usage, "input_tokens"), Model: m.Model}
+func completion(m *message, record []byte, tokens int) semantic.Completion {
+	return semantic.Completion{Record: record, Usage: semantic.Usage{InputTokens: usageCount(m.Usage, "input_tokens"), OutputTokens: tokens}, Model: m.Model}
 }
 
 // marshal encodes v without HTML escaping, so replayed text reads as the

@@ -3,7 +3,7 @@
 // assembles JSON and SSE responses into stored records and replays them.
 package anthropic
 
-import "github.com/semproc/semproc/extproc"
+import "github.com/semproc/semproc/semantic"
 
 // API is the name of the format in cache partitions and routing targets.
 const API = "anthropic"
@@ -12,13 +12,13 @@ const API = "anthropic"
 // value is ready to use and safe for concurrent use.
 type Messages struct{}
 
-var _ extproc.Format = Messages{}
+var _ semantic.Format = Messages{}
 
-// API implements extproc.Format.
+// API implements semantic.Format.
 func (Messages) API() string { return API }
 
-// NewCapture implements extproc.Format.
-func (Messages) NewCapture(sse bool, limit int) extproc.Capture {
+// NewCapture implements semantic.Format.
+func (Messages) NewCapture(sse bool, limit int) semantic.Capture {
 	if sse {
 		return &sseCapture{limit: limit}
 	}

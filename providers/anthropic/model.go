@@ -6,7 +6,7 @@ import (
 	"github.com/semproc/semproc/providers/jsonbody"
 )
 
-// SetModel implements extproc.Format. It splices the new value over the
+// SetModel implements semantic.Format. It splices the new value over the
 // old one, so every other byte of the body stays as the client wrote it.
 func (Messages) SetModel(body []byte, model string) ([]byte, error) {
 	b, err := jsonbody.SetModel(body, model)

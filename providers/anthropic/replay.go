@@ -5,31 +5,30 @@ import (
 	"fmt"
 	"maps"
 
-	"github.com/semproc/semproc/extproc"
 	"github.com/semproc/semproc/providers/sse"
 	"github.com/semproc/semproc/semantic"
 )
 
-// Replay implements extproc.Format.
-func (Messages) Replay(rec []byte, req *semantic.Request) (extproc.Reply, error) {
+// Replay implements semantic.Format.
+func (Messages) Replay(rec []byte, req *semantic.Request) (semantic.Reply, error) {
 	r, err := decodeRecord(rec)
 	if err != nil {
-		return extproc.Reply{}, err
+		return semantic.Reply{}, err
 	}
 	if req == nil || !req.Stream {
 		// A JSON source is the upstream's body byte for byte; an SSE source
 		// is the message this package assembled.
-		return extproc.Reply{ContentType: "application/json", Body: r.Body}, nil
+		return semantic.Reply{ContentType: "application/json", Body: r.Body}, nil
 	}
 	m, err := decodeMessage(r.Body)
 	if err != nil {
-		return extproc.Reply{}, fmt.Errorf("anthropic record: %w", err)
+		return semantic.Reply{}, fmt.Errorf("anthropic record: %w", err)
 	}
 	body, err := renderStream(m)
 	if err != nil {
-		return extproc.Reply{}, fmt.Errorf("anthropic replay: %w", err)
+		return semantic.Reply{}, fmt.Errorf("anthropic replay: %w", err)
 	}
-	return extproc.Reply{ContentType: "text/event-stream", Body: body}, nil
+	return semantic.Reply{ContentType: "text/event-stream", Body: body}, nil
 }
 
 // Wire shapes of the replayed events.

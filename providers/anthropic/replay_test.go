@@ -60,8 +60,8 @@ func TestReplayRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("capture: %v", err)
 			}
-			if stored.Tokens != tt.tokens {
-				t.Errorf("Tokens = %d, want %d", stored.Tokens, tt.tokens)
+			if stored.OutputTokens != tt.tokens {
+				t.Errorf("OutputTokens = %d, want %d", stored.OutputTokens, tt.tokens)
 			}
 			asJSON, err := Messages{}.Replay(stored.Record, jsonRequest)
 			if err != nil || asJSON.ContentType != "application/json" {

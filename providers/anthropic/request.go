@@ -14,7 +14,7 @@ import (
 // of its own.
 var ignoredFields = [...]string{"model", "stream", "metadata", "service_tier"}
 
-// ParseRequest implements extproc.Format.
+// ParseRequest implements semantic.Format.
 func (Messages) ParseRequest(body []byte, countback int) (*semantic.Request, error) {
 	doc, err := jsonbody.DecodeObject(body)
 	if err != nil {

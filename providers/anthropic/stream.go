@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/semproc/semproc/extproc"
 	"github.com/semproc/semproc/providers/sse"
+	"github.com/semproc/semproc/semantic"
 )
 
 // sseCapture assembles a streamed response event by event, so it holds the
@@ -173,18 +173,18 @@ func (b *streamBlock) delta(d streamDelta) error {
 	return nil
 }
 
-func (c *sseCapture) Finish() (extproc.Completion, error) {
+func (c *sseCapture) Finish() (semantic.Completion, error) {
 	m, err := c.finish()
 	if err != nil {
-		return extproc.Completion{}, fmt.Errorf("anthropic stream: not stored: %w", err)
+		return semantic.Completion{}, fmt.Errorf("anthropic stream: not stored: %w", err)
 	}
 	tokens, err := storable(m)
 	if err != nil {
-		return extproc.Completion{}, fmt.Errorf("anthropic stream: not stored: %w", err)
+		return semantic.Completion{}, fmt.Errorf("anthropic stream: not stored: %w", err)
 	}
 	body, err := marshal(m)
 	if err != nil {
-		return extproc.Completion{}, fmt.Errorf("anthropic stream: encode message: %w", err)
+		return semantic.Completion{}, fmt.Errorf("anthropic stream: encode message: %w", err)
 	}
 	return completion(m, encodeRecord(sourceSSE, body), tokens), nil
 }

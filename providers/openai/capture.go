@@ -3,8 +3,8 @@ package openai
 import (
 	"fmt"
 
-	"github.com/semproc/semproc/extproc"
 	"github.com/semproc/semproc/providers/sse"
+	"github.com/semproc/semproc/semantic"
 )
 
 // capture assembles a response body as it passes through. Its first
@@ -21,7 +21,7 @@ type capture struct {
 	err   error
 }
 
-var _ extproc.Capture = (*capture)(nil)
+var _ semantic.Capture = (*capture)(nil)
 
 func newCapture(d dialect, sse bool, limit int) *capture {
 	return &capture{d: d, sse: sse, limit: limit, asm: assembler{d: d}}
@@ -49,13 +49,13 @@ func (c *capture) Write(p []byte) {
 	}
 }
 
-func (c *capture) Finish() (extproc.Completion, error) {
+func (c *capture) Finish() (semantic.Completion, error) {
 	rec, comp, err := c.finish()
 	if err != nil {
-		return extproc.Completion{}, fmt.Errorf("openai: response not stored: %w", err)
+		return semantic.Completion{}, fmt.Errorf("openai: response not stored: %w", err)
 	}
 	u := comp.usage()
-	return extproc.Completion{Record: rec, Tokens: u.CompletionTokens, InputTokens: u.PromptTokens, Model: comp.Model}, nil
+	return semantic.Completion{Record: rec, Usage: semantic.Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens}, Model: comp.Model}, nil
 }
 
 func (c *capture) finish() (record []byte, comp completion, err error) {

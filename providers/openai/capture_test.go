@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/semproc/semproc/extproc"
 	"github.com/semproc/semproc/semantic"
 )
 
@@ -25,7 +24,7 @@ func fixture(t testing.TB, name string) []byte {
 
 // feed gives body to a new capture in the pieces cut at the given
 // offsets.
-func feed(f extproc.Format, sse bool, limit int, body []byte, cuts ...int) (extproc.Completion, error) {
+func feed(f semantic.Format, sse bool, limit int, body []byte, cuts ...int) (semantic.Completion, error) {
 	c := f.NewCapture(sse, limit)
 	prev := 0
 	for _, cut := range append(cuts, len(body)) {
@@ -90,7 +89,7 @@ const parisText = "Paris is the capital of France. <b>Bon voyage</b> & √† bient√
 func TestCaptureFixtures(t *testing.T) {
 	tests := []struct {
 		file       string
-		f          extproc.Format
+		f          semantic.Format
 		wantTexts  []string
 		wantTokens int
 		wantID     string
@@ -114,8 +113,8 @@ func TestCaptureFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Finish: %v", err)
 			}
-			if got.Tokens != tt.wantTokens {
-				t.Errorf("Tokens = %d, want %d", got.Tokens, tt.wantTokens)
+			if got.OutputTokens != tt.wantTokens {
+				t.Errorf("OutputTokens = %d, want %d", got.OutputTokens, tt.wantTokens)
 			}
 			if strings.HasPrefix(tt.file, "completions") && (got.InputTokens != 5 || got.Model != "gpt-3.5-turbo-instruct") {
 				t.Errorf("InputTokens = %d, Model = %q; want 5, gpt-3.5-turbo-instruct", got.InputTokens, got.Model)
@@ -207,7 +206,7 @@ func TestCaptureRejects(t *testing.T) {
 	const msg = `{"index":0,"message":{"role":"assistant","content":"x"},"finish_reason":"stop"}`
 	tests := []struct {
 		name  string
-		f     extproc.Format
+		f     semantic.Format
 		sse   bool
 		limit int
 		body  string

@@ -4,7 +4,6 @@
 package openai
 
 import (
-	"github.com/semproc/semproc/extproc"
 	"github.com/semproc/semproc/semantic"
 )
 
@@ -69,11 +68,11 @@ func (Chat) SetModel(body []byte, model string) ([]byte, error) {
 
 // NewCapture starts assembling a chat completion (JSON) or a stream of
 // chat.completion.chunk events (SSE). limit <= 0 means no limit.
-func (Chat) NewCapture(sse bool, limit int) extproc.Capture {
+func (Chat) NewCapture(sse bool, limit int) semantic.Capture {
 	return newCapture(chatDialect, sse, limit)
 }
 
 // Replay renders a record made by a Chat capture.
-func (Chat) Replay(record []byte, req *semantic.Request) (extproc.Reply, error) {
+func (Chat) Replay(record []byte, req *semantic.Request) (semantic.Reply, error) {
 	return replay(chatDialect, record, req)
 }

@@ -3,7 +3,6 @@ package openai
 import (
 	"errors"
 
-	"github.com/semproc/semproc/extproc"
 	"github.com/semproc/semproc/semantic"
 )
 
@@ -67,11 +66,11 @@ func (Completions) SetModel(body []byte, model string) ([]byte, error) {
 
 // NewCapture starts assembling a text_completion (JSON) or a stream of
 // them (SSE). limit <= 0 means no limit.
-func (Completions) NewCapture(sse bool, limit int) extproc.Capture {
+func (Completions) NewCapture(sse bool, limit int) semantic.Capture {
 	return newCapture(legacyDialect, sse, limit)
 }
 
 // Replay renders a record made by a Completions capture.
-func (Completions) Replay(record []byte, req *semantic.Request) (extproc.Reply, error) {
+func (Completions) Replay(record []byte, req *semantic.Request) (semantic.Reply, error) {
 	return replay(legacyDialect, record, req)
 }

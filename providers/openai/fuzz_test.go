@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/semproc/semproc/extproc"
 	"github.com/semproc/semproc/semantic"
 )
 
@@ -15,7 +14,7 @@ func FuzzParseRequest(f *testing.F) {
 	f.Add([]byte(`{"model":"m","prompt":["x"],"temperature":1.0}`), 1, true)
 	f.Add([]byte(`{"model" : "a", "model":"b","messages":[]}`), 1, false)
 	f.Fuzz(func(t *testing.T, body []byte, countback int, legacy bool) {
-		var format extproc.Format = Chat{}
+		var format semantic.Format = Chat{}
 		if legacy {
 			format = Completions{}
 		}
@@ -49,7 +48,7 @@ func FuzzCapture(f *testing.F) {
 	}
 	f.Add([]byte("data: [DONE]\n\n"), 1, false, true)
 	f.Fuzz(func(t *testing.T, body []byte, size int, legacy, isSSE bool) {
-		var format extproc.Format = Chat{}
+		var format semantic.Format = Chat{}
 		if legacy {
 			format = Completions{}
 		}
@@ -103,7 +102,7 @@ func TestCaptureRandomBytes(t *testing.T) {
 		for j := range body {
 			body[j] = byte(rng.UintN(256))
 		}
-		for _, format := range []extproc.Format{Chat{}, Completions{}} {
+		for _, format := range []semantic.Format{Chat{}, Completions{}} {
 			for _, isSSE := range []bool{false, true} {
 				if got, err := feed(format, isSSE, 0, body, len(body)/2); err == nil {
 					t.Fatalf("case %d: random bytes stored as %s", i, got.Record)

@@ -8,13 +8,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/semproc/semproc/extproc"
 	"github.com/semproc/semproc/providers/sse"
 	"github.com/semproc/semproc/semantic"
 )
 
 // stored captures a fixture and returns its record.
-func stored(t testing.TB, f extproc.Format, file string) []byte {
+func stored(t testing.TB, f semantic.Format, file string) []byte {
 	t.Helper()
 	c := f.NewCapture(strings.HasSuffix(file, ".sse"), 0)
 	c.Write(fixture(t, file))
@@ -27,7 +26,7 @@ func stored(t testing.TB, f extproc.Format, file string) []byte {
 
 func TestReplayJSON(t *testing.T) {
 	for _, tt := range []struct {
-		f    extproc.Format
+		f    semantic.Format
 		file string
 	}{{Chat{}, "chat.json"}, {Completions{}, "completions.json"}, {Chat{}, "chat.sse"}, {Completions{}, "completions.sse"}} {
 		t.Run(tt.file, func(t *testing.T) {
@@ -57,7 +56,7 @@ func TestReplayJSON(t *testing.T) {
 // like the upstream's.
 func TestReplayStreamRoundTrip(t *testing.T) {
 	for _, tt := range []struct {
-		f    extproc.Format
+		f    semantic.Format
 		file string
 	}{
 		{Chat{}, "chat.json"}, {Chat{}, "chat.sse"}, {Chat{}, "chat_n2.sse"}, {Chat{}, "chat_azure.sse"},

@@ -4,13 +4,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/semproc/semproc/extproc"
 	"github.com/semproc/semproc/semantic"
 )
 
 var (
-	_ extproc.Format = Chat{}
-	_ extproc.Format = Completions{}
+	_ semantic.Format = Chat{}
+	_ semantic.Format = Completions{}
 )
 
 func TestChatParseRequest(t *testing.T) {
@@ -159,7 +158,7 @@ func TestFingerprint(t *testing.T) {
 	const base = `{"model":"gpt-4o","temperature":1,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"What is 2+2?"}]}`
 	tests := []struct {
 		name string
-		f    extproc.Format
+		f    semantic.Format
 		a, b string
 		same bool
 	}{

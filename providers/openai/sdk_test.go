@@ -12,12 +12,12 @@ import (
 	sdk "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
-	"github.com/semproc/semproc/extproc"
+	"github.com/semproc/semproc/semantic"
 )
 
 // replayServer answers every request the way a cache hit would: it parses
 // the SDK's request body and serves the Replay of record.
-func replayServer(t *testing.T, f extproc.Format, path string, record []byte) sdk.Client {
+func replayServer(t *testing.T, f semantic.Format, path string, record []byte) sdk.Client {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)

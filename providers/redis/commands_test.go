@@ -26,7 +26,7 @@ var (
 func entry(vec []float32) semantic.Entry {
 	return semantic.Entry{
 		ID: "ee55", Partition: part, Window: "hi", Vector: vec,
-		Completion: []byte(`{"a":1}`), Tokens: 7, StoredAt: stored, TTL: time.Hour,
+		Completion: []byte(`{"a":1}`), Tokens: 7, InputTokens: 11, StoredAt: stored, TTL: time.Hour,
 	}
 }
 
@@ -47,27 +47,27 @@ func TestPutCommands(t *testing.T) {
 	}{
 		{"json", StorageJSON, []float32{0.5, -1}, []string{
 			"multi",
-			`JSON.SET semproc:json:m:2:ee55 $ {"vector":[0.5,-1],"window":"hi","completion":"{\"a\":1}","tokens":7,"stored_at":1700000000000,"expires_at":1700003600000,"model":"aa11","api":"bb22","scope":"cc33","fingerprint":"dd44"}`,
+			`JSON.SET semproc:json:m:2:ee55 $ {"vector":[0.5,-1],"window":"hi","completion":"{\"a\":1}","tokens":7,"input_tokens":11,"stored_at":1700000000000,"expires_at":1700003600000,"model":"aa11","api":"bb22","scope":"cc33","fingerprint":"dd44"}`,
 			"PEXPIRE semproc:json:m:2:ee55 3000000",
 			"exec",
 		}},
 		{"json exact-only", StorageJSON, nil, []string{
 			"multi",
-			`JSON.SET semproc:json:m:2:ee55 $ {"window":"hi","completion":"{\"a\":1}","tokens":7,"stored_at":1700000000000,"expires_at":1700003600000,"model":"aa11","api":"bb22","scope":"cc33","fingerprint":"dd44"}`,
+			`JSON.SET semproc:json:m:2:ee55 $ {"window":"hi","completion":"{\"a\":1}","tokens":7,"input_tokens":11,"stored_at":1700000000000,"expires_at":1700003600000,"model":"aa11","api":"bb22","scope":"cc33","fingerprint":"dd44"}`,
 			"PEXPIRE semproc:json:m:2:ee55 3000000",
 			"exec",
 		}},
 		{"hash", StorageHash, []float32{0.5, -1}, []string{
 			"multi",
 			"DEL semproc:hash:m:2:ee55",
-			"HSET semproc:hash:m:2:ee55 vector blob[8] window hi completion blob[7] tokens 7 stored_at 1700000000000 expires_at 1700003600000 model aa11 api bb22 scope cc33 fingerprint dd44",
+			"HSET semproc:hash:m:2:ee55 vector blob[8] window hi completion blob[7] tokens 7 input_tokens 11 stored_at 1700000000000 expires_at 1700003600000 model aa11 api bb22 scope cc33 fingerprint dd44",
 			"PEXPIRE semproc:hash:m:2:ee55 3000000",
 			"exec",
 		}},
 		{"hash exact-only", StorageHash, nil, []string{
 			"multi",
 			"DEL semproc:hash:m:2:ee55",
-			"HSET semproc:hash:m:2:ee55 window hi completion blob[7] tokens 7 stored_at 1700000000000 expires_at 1700003600000 model aa11 api bb22 scope cc33 fingerprint dd44",
+			"HSET semproc:hash:m:2:ee55 window hi completion blob[7] tokens 7 input_tokens 11 stored_at 1700000000000 expires_at 1700003600000 model aa11 api bb22 scope cc33 fingerprint dd44",
 			"PEXPIRE semproc:hash:m:2:ee55 3000000",
 			"exec",
 		}},
@@ -132,15 +132,15 @@ func TestPutExpiredEntrySendsNothing(t *testing.T) {
 }
 
 func TestGet(t *testing.T) {
-	doc := `{"$.window":["hi"],"$.completion":["{\"a\":1}"],"$.tokens":[7],"$.stored_at":[1700000000000],` +
+	doc := `{"$.window":["hi"],"$.completion":["{\"a\":1}"],"$.tokens":[7],"$.input_tokens":[11],"$.stored_at":[1700000000000],` +
 		`"$.expires_at":[1700003600000],"$.model":["aa11"],"$.api":["bb22"],"$.scope":["cc33"],"$.fingerprint":["%s"]}`
 	hash := func(fp any) []any {
-		return []any{"hi", `{"a":1}`, "7", "1700000000000", "1700003600000", "aa11", "bb22", "cc33", fp}
+		return []any{"hi", `{"a":1}`, "7", "11", "1700000000000", "1700003600000", "aa11", "bb22", "cc33", fp}
 	}
 	want := &semantic.Match{
 		Entry: semantic.Entry{
 			ID: "ee55", Partition: part, Window: "hi", Completion: []byte(`{"a":1}`),
-			Tokens: 7, StoredAt: stored, TTL: time.Hour,
+			Tokens: 7, InputTokens: 11, StoredAt: stored, TTL: time.Hour,
 		},
 		ExpiresAt: fixedAt().Add(30 * time.Minute),
 	}
@@ -153,11 +153,11 @@ func TestGet(t *testing.T) {
 		want    bool
 	}{
 		{"json hit", StorageJSON, reply{val: strings.Replace(doc, "%s", "dd44", 1)}, 1800000,
-			"JSON.GET semproc:json:m:2:ee55 $.window $.completion $.tokens $.stored_at $.expires_at $.model $.api $.scope $.fingerprint", true},
+			"JSON.GET semproc:json:m:2:ee55 $.window $.completion $.tokens $.input_tokens $.stored_at $.expires_at $.model $.api $.scope $.fingerprint", true},
 		{"json other partition", StorageJSON, reply{val: strings.Replace(doc, "%s", "ff66", 1)}, 1800000, "", false},
 		{"json missing", StorageJSON, reply{err: redis.Nil}, -2, "", false},
 		{"hash hit", StorageHash, reply{val: hash("dd44")}, 1800000,
-			"HMGET semproc:hash:m:2:ee55 window completion tokens stored_at expires_at model api scope fingerprint", true},
+			"HMGET semproc:hash:m:2:ee55 window completion tokens input_tokens stored_at expires_at model api scope fingerprint", true},
 		{"hash missing", StorageHash, reply{val: []any{nil, nil, nil, nil, nil, nil, nil, nil, nil}}, -2, "", false},
 		{"hash expired between the two reads", StorageHash, reply{val: hash("dd44")}, -2, "", false},
 	}

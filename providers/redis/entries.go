@@ -19,7 +19,7 @@ import (
 
 // recordFields are read back by the exact layer, in this order.
 var recordFields = [...]string{
-	fieldWindow, fieldCompletion, fieldTokens, fieldStoredAt, fieldExpiresAt,
+	fieldWindow, fieldCompletion, fieldTokens, fieldInputTokens, fieldStoredAt, fieldExpiresAt,
 	fieldModel, fieldAPI, fieldScope, fieldFingerprint,
 }
 
@@ -31,6 +31,7 @@ type jsonDoc struct {
 	Window      string    `json:"window"`
 	Completion  string    `json:"completion"`
 	Tokens      int       `json:"tokens"`
+	InputTokens int       `json:"input_tokens"`
 	StoredAt    int64     `json:"stored_at"`
 	ExpiresAt   int64     `json:"expires_at"`
 	Model       string    `json:"model"`
@@ -103,6 +104,7 @@ func (s *Store) putCommands(e semantic.Entry) ([][]any, error) {
 			fieldWindow, e.Window,
 			fieldCompletion, e.Completion,
 			fieldTokens, e.Tokens,
+			fieldInputTokens, e.InputTokens,
 			fieldStoredAt, storedAt.UnixMilli(),
 			fieldExpiresAt, expiresAt.UnixMilli(),
 			fieldModel, e.Partition.Model,
@@ -120,6 +122,7 @@ func (s *Store) putCommands(e semantic.Entry) ([][]any, error) {
 		Window:      e.Window,
 		Completion:  string(e.Completion),
 		Tokens:      e.Tokens,
+		InputTokens: e.InputTokens,
 		StoredAt:    storedAt.UnixMilli(),
 		ExpiresAt:   expiresAt.UnixMilli(),
 		Model:       e.Partition.Model,
@@ -257,7 +260,9 @@ func (s *Store) match(key string, rec record, distance float64) *semantic.Match 
 	if !ok || !okS || !okE {
 		return nil
 	}
+	// Entries written before input tokens were kept have none: 0.
 	tokens, _ := strconv.ParseFloat(rec[fieldTokens], 64)
+	input, _ := strconv.ParseFloat(rec[fieldInputTokens], 64)
 	return &semantic.Match{
 		Entry: semantic.Entry{
 			ID: strings.TrimPrefix(key, s.l.prefix),
@@ -265,11 +270,12 @@ func (s *Store) match(key string, rec record, distance float64) *semantic.Match 
 				Model: rec[fieldModel], API: rec[fieldAPI],
 				Scope: rec[fieldScope], Fingerprint: rec[fieldFingerprint],
 			},
-			Window:     rec[fieldWindow],
-			Completion: []byte(completion),
-			Tokens:     int(tokens),
-			StoredAt:   storedAt,
-			TTL:        expiresAt.Sub(storedAt),
+			Window:      rec[fieldWindow],
+			Completion:  []byte(completion),
+			Tokens:      int(tokens),
+			InputTokens: int(input),
+			StoredAt:    storedAt,
+			TTL:         expiresAt.Sub(storedAt),
 		},
 		Key:       key,
 		Distance:  distance,

@@ -67,7 +67,7 @@ func waitReady(t *testing.T, s *Store) {
 func newEntry(id string, vec []float32, ttl time.Duration) semantic.Entry {
 	return semantic.Entry{
 		ID: id, Partition: part, Window: "what is the capital of France?", Vector: vec,
-		Completion: []byte(`{"id":"c1","choices":[{"message":{"content":"Paris"}}]}`), Tokens: 3,
+		Completion: []byte(`{"id":"c1","choices":[{"message":{"content":"Paris"}}]}`), Tokens: 3, InputTokens: 9,
 		StoredAt: time.Now().Truncate(time.Millisecond), TTL: ttl,
 	}
 }
@@ -296,7 +296,7 @@ func testStoreAndFind(t *testing.T, s *Store) {
 		t.Fatalf("exact Get = %v, %v; want the entry", m, err)
 	}
 	if m.Key != s.l.key("e1") || m.Distance != 0 || string(m.Completion) != string(e.Completion) ||
-		m.Window != e.Window || m.Tokens != 3 || !m.StoredAt.Equal(e.StoredAt) || m.TTL != time.Hour {
+		m.Window != e.Window || m.Tokens != 3 || m.InputTokens != 9 || !m.StoredAt.Equal(e.StoredAt) || m.TTL != time.Hour {
 		t.Errorf("exact Get = %+v", m)
 	}
 
@@ -307,7 +307,7 @@ func testStoreAndFind(t *testing.T, s *Store) {
 	if m == nil || math.Abs(m.Distance-0.00504) > 0.0005 {
 		t.Fatalf("Search of a near vector = %+v; want e1 at ≈0.00504", m)
 	}
-	if string(m.Completion) != string(e.Completion) || m.Tokens != 3 || !m.StoredAt.Equal(e.StoredAt) ||
+	if string(m.Completion) != string(e.Completion) || m.Tokens != 3 || m.InputTokens != 9 || !m.StoredAt.Equal(e.StoredAt) ||
 		m.TTL != time.Hour || m.Partition != part || m.Window != e.Window {
 		t.Errorf("semantic hit = %+v", m)
 	}

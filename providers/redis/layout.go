@@ -14,6 +14,7 @@ const (
 	fieldWindow      = "window"
 	fieldCompletion  = "completion"
 	fieldTokens      = "tokens"
+	fieldInputTokens = "input_tokens"
 	fieldStoredAt    = "stored_at"
 	fieldExpiresAt   = "expires_at"
 	fieldModel       = "model"

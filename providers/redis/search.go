@@ -94,7 +94,7 @@ func (s *Store) searchArgs(q semantic.Query) []any {
 		args = []any{"FT.SEARCH", s.l.index, query}
 	}
 	ret := []any{fieldDistance, fieldStoredAt}
-	for _, f := range []string{fieldWindow, fieldCompletion, fieldTokens, fieldExpiresAt} {
+	for _, f := range []string{fieldWindow, fieldCompletion, fieldTokens, fieldInputTokens, fieldExpiresAt} {
 		if s.l.storage == StorageJSON {
 			ret = append(ret, s.l.path(f), "AS", f)
 		} else {

@@ -22,22 +22,22 @@ func TestSearchArgs(t *testing.T) {
 	}{
 		{"range json", StorageJSON, QueryRange, time.Time{},
 			`FT.SEARCH idx:semproc:json:m:2 "@model:{aa11} @api:{bb22} @scope:{cc33} @fingerprint:{dd44} (@vector:[VECTOR_RANGE $r $vec]=>{$YIELD_DISTANCE_AS: dist})" ` +
-				`RETURN 14 dist stored_at $.window AS window $.completion AS completion $.tokens AS tokens $.expires_at AS expires_at ` +
+				`RETURN 17 dist stored_at $.window AS window $.completion AS completion $.tokens AS tokens $.input_tokens AS input_tokens $.expires_at AS expires_at ` +
 				`SORTBY dist ASC LIMIT 0 1 PARAMS 4 r 0.15 vec blob[8] DIALECT 2`},
 		{"range json max-age", StorageJSON, QueryRange, notBefore,
 			`FT.SEARCH idx:semproc:json:m:2 "@model:{aa11} @api:{bb22} @scope:{cc33} @fingerprint:{dd44} @stored_at:[1700000000000 +inf] (@vector:[VECTOR_RANGE $r $vec]=>{$YIELD_DISTANCE_AS: dist})" ` +
-				`RETURN 14 dist stored_at $.window AS window $.completion AS completion $.tokens AS tokens $.expires_at AS expires_at ` +
+				`RETURN 17 dist stored_at $.window AS window $.completion AS completion $.tokens AS tokens $.input_tokens AS input_tokens $.expires_at AS expires_at ` +
 				`SORTBY dist ASC LIMIT 0 1 PARAMS 4 r 0.15 vec blob[8] DIALECT 2`},
 		{"range hash", StorageHash, QueryRange, time.Time{},
 			`FT.SEARCH idx:semproc:hash:m:2 "@model:{aa11} @api:{bb22} @scope:{cc33} @fingerprint:{dd44} (@vector:[VECTOR_RANGE $r $vec]=>{$YIELD_DISTANCE_AS: dist})" ` +
-				`RETURN 6 dist stored_at window completion tokens expires_at SORTBY dist ASC LIMIT 0 1 PARAMS 4 r 0.15 vec blob[8] DIALECT 2`},
+				`RETURN 7 dist stored_at window completion tokens input_tokens expires_at SORTBY dist ASC LIMIT 0 1 PARAMS 4 r 0.15 vec blob[8] DIALECT 2`},
 		{"knn json", StorageJSON, QueryKNN, time.Time{},
 			`FT.SEARCH idx:semproc:json:m:2 "(@model:{aa11} @api:{bb22} @scope:{cc33} @fingerprint:{dd44})=>[KNN 1 @vector $vec AS dist]" ` +
-				`RETURN 14 dist stored_at $.window AS window $.completion AS completion $.tokens AS tokens $.expires_at AS expires_at ` +
+				`RETURN 17 dist stored_at $.window AS window $.completion AS completion $.tokens AS tokens $.input_tokens AS input_tokens $.expires_at AS expires_at ` +
 				`LIMIT 0 1 PARAMS 2 vec blob[8] DIALECT 2`},
 		{"knn hash max-age", StorageHash, QueryKNN, notBefore,
 			`FT.SEARCH idx:semproc:hash:m:2 "(@model:{aa11} @api:{bb22} @scope:{cc33} @fingerprint:{dd44} @stored_at:[1700000000000 +inf])=>[KNN 1 @vector $vec AS dist]" ` +
-				`RETURN 6 dist stored_at window completion tokens expires_at LIMIT 0 1 PARAMS 2 vec blob[8] DIALECT 2`},
+				`RETURN 7 dist stored_at window completion tokens input_tokens expires_at LIMIT 0 1 PARAMS 2 vec blob[8] DIALECT 2`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

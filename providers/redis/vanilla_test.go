@@ -147,7 +147,7 @@ func TestVanillaExactLayer(t *testing.T) {
 		t.Fatalf("Get = %v, %v; want the entry", m, err)
 	}
 	if m.Key != "semproc:hash:m:2:ee55" || m.Distance != 0 || string(m.Completion) != `{"a":1}` ||
-		m.Tokens != 7 || m.Window != "hi" || !m.StoredAt.Equal(e.StoredAt) || m.TTL != time.Hour || m.Partition != part {
+		m.Tokens != 7 || m.InputTokens != 11 || m.Window != "hi" || !m.StoredAt.Equal(e.StoredAt) || m.TTL != time.Hour || m.Partition != part {
 		t.Errorf("Get = %+v", m)
 	}
 	if left := time.Until(m.ExpiresAt); left <= 0 || left > time.Hour {

@@ -1,9 +1,9 @@
-package extproc
-
-import "github.com/semproc/semproc/semantic"
+package semantic
 
 // Format is one LLM API's wire format (OpenAI chat completions, legacy
-// completions, Anthropic Messages). Implementations live in providers/.
+// completions, Anthropic Messages): the contract between the domain and
+// the adapters that read and write provider JSON. Implementations live in
+// providers/; extproc drives them.
 type Format interface {
 	// API names the format; it is part of the cache partition.
 	API() string
@@ -11,7 +11,7 @@ type Format interface {
 	// non-system messages in the cache window. An error means the body is
 	// not JSON or not of this format's shape: the request passes through
 	// uncached (Bypass).
-	ParseRequest(body []byte, countback int) (*semantic.Request, error)
+	ParseRequest(body []byte, countback int) (*Request, error)
 	// SetModel returns body with its model field replaced, every other byte
 	// of meaning kept.
 	SetModel(body []byte, model string) ([]byte, error)
@@ -21,7 +21,7 @@ type Format interface {
 	// Replay renders a stored completion as the answer to req: the stored
 	// JSON body unchanged when it came from a JSON response and req does not
 	// stream, otherwise a body re-rendered from the assembled completion.
-	Replay(record []byte, req *semantic.Request) (Reply, error)
+	Replay(record []byte, req *Request) (Reply, error)
 }
 
 // Capture assembles a response body as it passes through.
@@ -36,15 +36,13 @@ type Capture interface {
 	Finish() (Completion, error)
 }
 
-// Completion is a stored record and what the metrics want to know of it.
+// Completion is a record to store and what the metrics and traces want to
+// know of it: the usage and the model the response reports (zero when it
+// does not say).
 type Completion struct {
 	Record []byte
-	// Tokens is the number of output tokens the completion reports.
-	Tokens int
-	// InputTokens and Model are the prompt tokens and the model the
-	// response reports, for traces; zero when it does not say.
-	InputTokens int
-	Model       string
+	Usage
+	Model string
 }
 
 // Reply is a rendered cache hit.
