@@ -221,7 +221,7 @@ func TestE2EAnthropicMaxTokensNotStored(t *testing.T) {
 	if upstream.calls.Load() != 4 {
 		t.Errorf("upstream calls %d, want 4: a cut answer was served from the cache", upstream.calls.Load())
 	}
-	if n := e.metric(t, "semproc_cache_stores_total", `result="stored"`); n != 0 {
+	if n := e.metric(t, "semproc_cache_stores_total", "result", "stored"); n != 0 {
 		t.Errorf("%v completions stored", n)
 	}
 	e.checkExchanges(t)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"hash/fnv"
@@ -9,8 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -191,34 +188,11 @@ func (e *e2e) client(key string) openai.Client {
 	return openai.NewClient(option.WithBaseURL(e.url+"/v1/"), option.WithAPIKey(key), option.WithMaxRetries(0))
 }
 
-// metric reads one sample of /metrics, summed over the label sets that
-// contain match.
-func (e *e2e) metric(t *testing.T, name, match string) float64 {
+// metric sums the samples of a family of /metrics whose labels include
+// every name and value pair of labels.
+func (e *e2e) metric(t *testing.T, name string, labels ...string) float64 {
 	t.Helper()
-	return scrape(t, e.admin, name, match)
-}
-
-// scrape reads one sample of the /metrics of the admin listener at admin,
-// summed over the label sets that contain match.
-func scrape(t *testing.T, admin, name, match string) float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + admin + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	re := regexp.MustCompile(`^` + name + `(\{[^}]*\})? ([0-9.e+-]+)$`)
-	for sc.Scan() {
-		m := re.FindStringSubmatch(sc.Text())
-		if m != nil && strings.Contains(m[1], match) {
-			v, _ := strconv.ParseFloat(m[2], 64)
-			sum += v
-		}
-	}
-	return sum
+	return sample(t, scrape(t, e.admin), name, labels...)
 }
 
 // waitStored waits until n completions have been stored: writes happen off
@@ -233,7 +207,7 @@ func (e *e2e) waitStored(t *testing.T, n float64) {
 func waitStoredAt(t *testing.T, admin string, n float64) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for scrape(t, admin, "semproc_cache_stores_total", `result="stored"`) < n {
+	for sample(t, scrape(t, admin), "semproc_cache_stores_total", "result", "stored") < n {
 		if time.Now().After(deadline) {
 			t.Fatalf("fewer than %v completions stored", n)
 		}

@@ -176,7 +176,7 @@ func TestE2ENothingStoredFromBadAnswers(t *testing.T) {
 			if e.upstream.Calls.Load() != 2 {
 				t.Errorf("upstream calls %d, want 2: a bad answer was served from the cache", e.upstream.Calls.Load())
 			}
-			if n := e.metric(t, "semproc_cache_stores_total", `result="stored"`); n != 0 {
+			if n := e.metric(t, "semproc_cache_stores_total", "result", "stored"); n != 0 {
 				t.Errorf("%v completions stored", n)
 			}
 		})
@@ -199,7 +199,7 @@ func TestE2EEmbeddingsDownFailsOpen(t *testing.T) {
 			if resp.Header.Get("X-Cache-Status") != "Failed" || !strings.Contains(out.Choices[0].Message.Content, "Is the sky blue?") {
 				t.Errorf("status %q answer %q", resp.Header.Get("X-Cache-Status"), out.Choices[0].Message.Content)
 			}
-			if n := e.metric(t, "semproc_failures_total", `stage="lookup"`); n < 1 {
+			if n := e.metric(t, "semproc_failures_total", "stage", "lookup"); n < 1 {
 				t.Error("the failure was not counted")
 			}
 			// Nothing was stored: the provider back, the same prompt is
