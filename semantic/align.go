@@ -54,14 +54,19 @@ func joinWords(words, others []token, window []token) (restWords, restOthers []t
 
 // spelledOut finds a run of two or more adjacent words of window that
 // joined, or by their initials, make word. It returns the run's bounds, or
-// -1.
+// -1. A run stops growing once neither its joined words nor its initials
+// can still make word, so that the joined string never outgrows word.
 func spelledOut(word string, window []token) (from, to int) {
+	initialism := len(word) <= 4
 	for i := range window {
 		joined, initials := "", ""
-		for j := i; j < len(window) && len(initials) < len(word); j++ {
+		for j := i; j < len(window); j++ {
+			if len(joined) >= len(word) && (!initialism || len(initials) >= len(word)) {
+				break
+			}
 			joined += window[j].text
 			initials += window[j].text[:1]
-			if j > i && (joined == word || len(word) <= 4 && initials == word) {
+			if j > i && (joined == word || initialism && initials == word) {
 				return i, j + 1
 			}
 		}

@@ -155,3 +155,38 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestSpelledOut(t *testing.T) {
+	for _, tc := range []struct {
+		word, window string
+		from, to     int
+	}{
+		{"huggingface", "use hugging face hub", 1, 3},
+		{"us", "visa for the united states", 3, 5},
+		{"nyc", "hotels in new york city", 2, 5},
+		{"notebook", "my note book", 1, 3},
+		{"note", "my note book", -1, -1},      // one word is no run
+		{"notebookx", "my note book", -1, -1}, // the run would have to outgrow the word
+		{"ab", "a b", 0, 2},
+		{"abcde", "alpha bravo charlie delta echo", -1, -1}, // initials make only short words
+	} {
+		from, to := spelledOut(tc.word, tokenize(tc.window))
+		if from != tc.from || to != tc.to {
+			t.Errorf("spelledOut(%q, %q) = %d, %d; want %d, %d", tc.word, tc.window, from, to, tc.from, tc.to)
+		}
+	}
+}
+
+// tokenize reads no further than the verifier needs to tell a window too
+// long.
+func TestTokenizeStopsPastTheBound(t *testing.T) {
+	for _, text := range []string{
+		strings.Repeat("word ", 10*maxVerifiedWords),
+		strings.Repeat("don't ", 10*maxVerifiedWords), // two tokens a word
+		strings.Repeat("5cm ", 10*maxVerifiedWords),
+	} {
+		if n := len(tokenize(text)); n <= maxVerifiedWords || n > maxVerifiedWords+2 {
+			t.Errorf("tokenize of %.10q… gave %d tokens; want %d or %d", text, n, maxVerifiedWords+1, maxVerifiedWords+2)
+		}
+	}
+}

@@ -18,12 +18,14 @@ type token struct {
 // tokenize splits text into words and numbers. Contractions are expanded
 // where they carry a negation ("don't" → "do", "not") and dropped where
 // they do not ("what's" → "what"); number words become digits, so "a dozen"
-// and "12" compare equal.
+// and "12" compare equal. It stops past maxVerifiedWords tokens: the
+// verifier rejects longer windows, and reading them whole would cost time
+// in proportion to a hostile prompt's length.
 func tokenize(text string) []token {
 	var out []token
 	start := true   // at the start of a sentence
 	quoted := false // inside quotes: the words are named, not used
-	for i := 0; i < len(text); {
+	for i := 0; i < len(text) && len(out) <= maxVerifiedWords; {
 		r, size := utf8.DecodeRuneInString(text[i:])
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
 			switch {
