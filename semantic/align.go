@@ -22,7 +22,12 @@ type alignment struct {
 // then a misspelling, of any word of the other window.
 func (c *Checker) align(q, s []token) alignment {
 	cq, cs := content(q), content(s)
-	restQ, restS := pairOff(cq, cs, c.same)
+	// The strongest match first: a word that is there as such must not be
+	// taken by another one's base form or synonym ("loaded" must leave
+	// "load" to "load").
+	restQ, restS := pairOff(cq, cs, func(a, b string) bool { return a == b })
+	restQ, restS = pairOff(restQ, restS, func(a, b string) bool { return stem(a) == stem(b) })
+	restQ, restS = pairOff(restQ, restS, c.same)
 	restQ, restS = joinWords(restQ, restS, s)
 	restS, restQ = joinWords(restS, restQ, q)
 	a := alignment{content: len(cq) + len(cs)}

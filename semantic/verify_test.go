@@ -70,6 +70,8 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"what is the capital of france today", "what is the capital of france", 0.2, false, "at most 0.1000"},
 		{"what is the capital of modern france today", "what is the capital of france", 0.05, false, "at most 0.0375"},
 		{"quick question what is the capital of france", "capital of france", 0.35, false, "beyond the threshold"},
+		// The same word pairs before a base form: "load" is left to "load".
+		{"retrieve data with the `load` function", "loaded data with the `load` function", 0.01, false, `"loaded" was swapped for "retrieve"`},
 	} {
 		v := c.Verify(tc.query, tc.stored, tc.distance)
 		if v.Accept != tc.accept || !strings.Contains(v.Reason, tc.reason) {
