@@ -2,6 +2,7 @@ package semantic
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -144,4 +145,57 @@ func otherRelation(a alignment) string {
 		}
 	}
 	return ""
+}
+
+// questionKinds are the kinds of answer a window's question words ask
+// for: a place (where), a time (when), a person (who), a reason (why) or a
+// measure (how many, how much, how long, how often: "how many days" asks
+// what "how long" does). "What", "which" and a bare "how" ask for anything
+// and are left out. With opening, only the words that open a sentence
+// count: inside one they also join clauses ("what does it mean when …").
+func questionKinds(ts []token, opening bool) map[string]bool {
+	out := map[string]bool{}
+	for i, t := range ts {
+		if opening && !t.opens {
+			continue
+		}
+		switch t.text {
+		case "where", "when", "why":
+			out[t.text] = true
+		case "who", "whom", "whose":
+			out["who"] = true
+		case "how":
+			if i+1 < len(ts) && measures[ts[i+1].text] {
+				out["how much"] = true
+			}
+		}
+	}
+	return out
+}
+
+// measures are the words after "how" that make it ask for a measure.
+var measures = setOf(`many much long often old far big large tall high fast soon`)
+
+// otherQuestion: both windows open with a question for a definite kind of
+// answer, and neither asks anywhere for the kind the other opens with
+// ("where should I keep my savings" against "how much should I keep in
+// savings"; "when was it built, and by whom" asks what "who built it and
+// when" does).
+func otherQuestion(q, s []token) string {
+	oq, os := questionKinds(q, true), questionKinds(s, true)
+	if len(oq) == 0 || len(os) == 0 {
+		return ""
+	}
+	aq, as := questionKinds(q, false), questionKinds(s, false)
+	for k := range oq {
+		if as[k] {
+			return ""
+		}
+	}
+	for k := range os {
+		if aq[k] {
+			return ""
+		}
+	}
+	return fmt.Sprintf("asks %s, not %s", strings.Join(slices.Sorted(maps.Keys(oq)), "/"), strings.Join(slices.Sorted(maps.Keys(os)), "/"))
 }

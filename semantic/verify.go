@@ -25,6 +25,7 @@ type Verifier interface {
 const (
 	CheckNumbers   = "numbers"   // the same numbers and operators
 	CheckNegation  = "negation"  // a negation on both sides or neither
+	CheckQuestion  = "question"  // the same kind of answer asked for (where, how much)
 	CheckOpposites = "opposites" // no word against its opposite (first/last, install/uninstall)
 	CheckDirection = "direction" // no reversed request (miles to km / km to miles)
 	CheckNames     = "names"     // every name and unknown word has its counterpart
@@ -34,7 +35,7 @@ const (
 )
 
 // Checks lists every check, in the order they run.
-var Checks = []string{CheckNumbers, CheckNegation, CheckOpposites, CheckDirection, CheckNames, CheckSiblings, CheckSwap, CheckTiers}
+var Checks = []string{CheckNumbers, CheckNegation, CheckQuestion, CheckOpposites, CheckDirection, CheckNames, CheckSiblings, CheckSwap, CheckTiers}
 
 // Checker is the built-in verifier. It aligns the content words of two
 // windows (the same word, base form or synonym, a misspelling, a compound)
@@ -110,6 +111,11 @@ func (c *Checker) check(q, s []token) (alignment, string) {
 	if !c.Without[CheckNegation] {
 		if nq, ns := count(q, negators), count(s, negators); (nq == 0) != (ns == 0) {
 			return alignment{}, "a negation on one side only"
+		}
+	}
+	if !c.Without[CheckQuestion] {
+		if reason := otherQuestion(q, s); reason != "" {
+			return alignment{}, reason
 		}
 	}
 	a := c.align(q, s)

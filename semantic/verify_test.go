@@ -70,6 +70,10 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"what is the capital of france today", "what is the capital of france", 0.2, false, "at most 0.1000"},
 		{"what is the capital of modern france today", "what is the capital of france", 0.05, false, "at most 0.0375"},
 		{"quick question what is the capital of france", "capital of france", 0.35, false, "beyond the threshold"},
+		{"where do I keep my spare keys", "how many spare keys do I keep", 0.02, false, "asks where, not how much"},
+		{"how many days does bread keep", "how long does bread keep in days", 0.05, true, "1 of"},
+		{"when was the bridge built, and by whom?", "who built the bridge and when", 0.05, true, "every content word aligns"},
+		{"what does it mean when my dog sighs", "why does my dog sigh", 0.05, true, "1 of"},
 		// The same word pairs before a base form: "load" is left to "load".
 		{"retrieve data with the `load` function", "loaded data with the `load` function", 0.01, false, `"loaded" was swapped for "retrieve"`},
 	} {
@@ -86,6 +90,7 @@ func TestCheckerWithout(t *testing.T) {
 	pairs := map[string][2]string{
 		CheckNumbers:   {"what is 5 times 12", "what is 6 times 12"},
 		CheckNegation:  {"is it safe", "is it not safe"},
+		CheckQuestion:  {"where do I keep my keys", "how many keys do I keep"},
 		CheckOpposites: {"install docker", "uninstall docker"},
 		CheckDirection: {"convert miles to km", "convert km to miles"},
 		CheckNames:     {"capital of France", "capital of Spain"},

@@ -13,6 +13,8 @@ type token struct {
 	// ("Lyon", "PyTorch", "gpt4"): a name, whose change changes the answer.
 	entity bool
 	number bool
+	// opens: the first word of a sentence.
+	opens bool
 }
 
 // tokenize splits text into words and numbers. Contractions are expanded
@@ -44,6 +46,9 @@ func tokenize(text string) []token {
 		j := wordEnd(text, i)
 		n := len(out)
 		out = appendWord(out, text[i:j], start)
+		if start && n < len(out) {
+			out[n].opens = true
+		}
 		if quoted {
 			for k := n; k < len(out); k++ {
 				out[k].entity = true
