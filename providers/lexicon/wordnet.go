@@ -292,14 +292,31 @@ func (w *WordNet) lookup(word string) []int32 {
 	}
 	add(word, 0)
 	for _, r := range detach {
-		if base, ok := strings.CutSuffix(word, r.suffix); ok && len(base) > 1 {
-			add(base+r.ending, r.pos)
+		base, ok := strings.CutSuffix(word, r.suffix)
+		if !ok || len(base) <= 1 {
+			continue
+		}
+		add(base+r.ending, r.pos)
+		if r.ending == "" && r.pos != 'n' && doubled(base) {
+			add(base[:len(base)-1], r.pos)
 		}
 	}
 	return out
 }
 
-// detach are morphy's suffix rules.
+// doubled: the base ends in a doubled consonant, as English spells a
+// stressed final consonant before -ed, -ing, -er, -est ("formatted",
+// "referring", "biggest"), which morphy leaves to its exception lists.
+func doubled(base string) bool {
+	n := len(base)
+	if n < 3 || base[n-1] != base[n-2] {
+		return false
+	}
+	return !strings.ContainsRune("aeiouyslz", rune(base[n-1])) // "passed", "filled", "buzzed" keep theirs
+}
+
+// detach are morphy's suffix rules, and -ied for -y ("supplied"), which
+// morphy leaves to its exception lists.
 var detach = []struct {
 	pos            byte
 	suffix, ending string
@@ -307,6 +324,6 @@ var detach = []struct {
 	{'n', "s", ""}, {'n', "ses", "s"}, {'n', "xes", "x"}, {'n', "zes", "z"}, {'n', "ches", "ch"},
 	{'n', "shes", "sh"}, {'n', "men", "man"}, {'n', "ies", "y"},
 	{'v', "s", ""}, {'v', "ies", "y"}, {'v', "es", "e"}, {'v', "es", ""}, {'v', "ed", "e"},
-	{'v', "ed", ""}, {'v', "ing", "e"}, {'v', "ing", ""},
+	{'v', "ed", ""}, {'v', "ied", "y"}, {'v', "ing", "e"}, {'v', "ing", ""},
 	{'a', "er", ""}, {'a', "est", ""}, {'a', "er", "e"}, {'a', "est", "e"}, {'a', "ier", "y"}, {'a', "iest", "y"},
 }
