@@ -74,6 +74,9 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"how many days does bread keep", "how long does bread keep in days", 0.05, true, "1 of"},
 		{"when was the bridge built, and by whom?", "who built the bridge and when", 0.05, true, "every content word aligns"},
 		{"what does it mean when my dog sighs", "why does my dog sigh", 0.05, true, "1 of"},
+		// Closed-class words and chat filler carry no content.
+		{"how do I clean the oven itself", "how do I clean the oven", 0.2, true, "every content word aligns"},
+		{"lol how do I fold a fitted sheet btw", "how do I fold a fitted sheet", 0.15, true, "every content word aligns"},
 		// The same word pairs before a base form: "load" is left to "load".
 		{"retrieve data with the `load` function", "loaded data with the `load` function", 0.01, false, `"loaded" was swapped for "retrieve"`},
 	} {

@@ -238,13 +238,19 @@ i'm im ok okay kind sort way ways thing things stuff anyway actually basically
 whether because during while since until though although vs via versus
 many much lot lots u ur
 get gets got getting go goes going went keep keeps kept stay stays use uses used using
-take takes taking took make makes making made put puts find`)
+take takes taking took make makes making made put puts find
+itself themselves himself herself myself yourself yourselves ourselves
+everyone anyone everybody anybody somebody everything anything
+whatever whichever whoever whenever wherever however
+unless whereas thus hence therefore moreover furthermore indeed yet etc
+lol btw ugh um uh hmm oh ah wow omg`)
 
 // functionWords carry meaning by position, not content: the opposite and
 // direction rules read them ("to" against "from"); alignment leaves them
 // out, so "how much water per cup" aligns with "the water to cup ratio".
 var functionWords = setOf(`to from into onto with without before after above below over under up down
-in out on off more less most least per than via both either now then again still already`)
+in out on off more less most least per than via both either now then again still already
+among amongst toward towards upon across along around through throughout beside besides within despite`)
 
 // negators flip the meaning of what they touch; two windows with a
 // different number of them never match.
