@@ -32,8 +32,8 @@ func (c *Checker) align(q, s []token) alignment {
 	restS, restQ = joinWords(restS, restQ, q)
 	a := alignment{content: len(cq) + len(cs)}
 	a.q, a.s = pairOff(restQ, restS, c.misspelt)
-	a.q = c.dropMisspelt(a.q, s)
-	a.s = c.dropMisspelt(a.s, q)
+	a.q = c.dropMisspelt(dropPresent(a.q, s), s)
+	a.s = c.dropMisspelt(dropPresent(a.s, q), q)
 	a.extraQ, a.extraS = extras(q, s)
 	return a
 }
@@ -77,6 +77,16 @@ func spelledOut(word string, window []token) (from, to int) {
 		}
 	}
 	return -1, -1
+}
+
+// dropPresent drops the words the other window has as a small word: a
+// word quoted on one side is a content word there, and the same word
+// unquoted on the other may be a small one ("is it 'fewer' or 'less'"
+// against "fewer or less").
+func dropPresent(words, other []token) []token {
+	return slices.DeleteFunc(words, func(t token) bool {
+		return slices.ContainsFunc(other, func(o token) bool { return o.text == t.text && !isContent(o) })
+	})
 }
 
 // dropMisspelt drops the words that are a misspelling of a word of the
