@@ -14,6 +14,11 @@ type alignment struct {
 	// extraQ and extraS are the small words (stopwords aside) one side has
 	// more of than the other: "from" against "to".
 	extraQ, extraS []string
+	// cq and cs are the content words of each window, in order; partner
+	// maps the position of a word of q paired one for one with a word of
+	// s to that word's position.
+	cq, cs  []token
+	partner map[int]int
 }
 
 // align pairs every content word of q with one of s: the same word, the
@@ -21,17 +26,17 @@ type alignment struct {
 // ("huggingface"/"hugging face") or abbreviates ("US"/"United States");
 // then a misspelling, of any word of the other window.
 func (c *Checker) align(q, s []token) alignment {
-	cq, cs := content(q), content(s)
+	a := alignment{cq: content(q), cs: content(s), partner: map[int]int{}}
+	a.content = len(a.cq) + len(a.cs)
 	// The strongest match first: a word that is there as such must not be
 	// taken by another one's base form or synonym ("loaded" must leave
 	// "load" to "load").
-	restQ, restS := pairOff(cq, cs, func(a, b string) bool { return a == b })
-	restQ, restS = pairOff(restQ, restS, func(a, b string) bool { return stem(a) == stem(b) })
-	restQ, restS = pairOff(restQ, restS, c.same)
+	restQ, restS := a.pairOff(a.cq, a.cs, func(x, y string) bool { return x == y })
+	restQ, restS = a.pairOff(restQ, restS, func(x, y string) bool { return stem(x) == stem(y) })
+	restQ, restS = a.pairOff(restQ, restS, c.same)
 	restQ, restS = joinWords(restQ, restS, s)
 	restS, restQ = joinWords(restS, restQ, q)
-	a := alignment{content: len(cq) + len(cs)}
-	a.q, a.s = pairOff(restQ, restS, c.misspelt)
+	a.q, a.s = a.pairOff(restQ, restS, c.misspelt)
 	a.q = c.dropMisspelt(dropPresent(a.q, s), s)
 	a.s = c.dropMisspelt(dropPresent(a.s, q), q)
 	a.extraQ, a.extraS = extras(q, s)
@@ -97,15 +102,16 @@ func (c *Checker) dropMisspelt(words, other []token) []token {
 	})
 }
 
-// pairOff matches each of xs with an unused one of ys and returns those of
-// both that found no partner.
-func pairOff(xs, ys []token, match func(a, b string) bool) (restX, restY []token) {
+// pairOff matches each of xs (words of q) with an unused one of ys (of s),
+// records the pairs, and returns those of both that found no partner.
+func (a *alignment) pairOff(xs, ys []token, match func(x, y string) bool) (restX, restY []token) {
 	used := make([]bool, len(ys))
 	for _, x := range xs {
 		found := false
 		for i, y := range ys {
 			if !used[i] && match(x.text, y.text) {
 				used[i], found = true, true
+				a.partner[x.at] = y.at
 				break
 			}
 		}

@@ -199,3 +199,63 @@ func otherQuestion(q, s []token) string {
 	}
 	return fmt.Sprintf("asks %s, not %s", strings.Join(slices.Sorted(maps.Keys(oq)), "/"), strings.Join(slices.Sorted(maps.Keys(os)), "/"))
 }
+
+// swappedPhrase: the unaligned content words of each window are one run
+// of adjacent words, and the two runs stand in the same place, between
+// the same aligned words or at the same end ("pay off my student loan
+// debt" against "pay off my credit card debt", "how long do hamsters
+// live" against "how long do guinea pigs live"). It is one thing asked
+// about instead of another, as a one-word swap is.
+func swappedPhrase(a alignment) string {
+	iq, jq, okQ := oneRun(a.cq, a.q)
+	is, js, okS := oneRun(a.cs, a.s)
+	if !okQ || !okS {
+		return ""
+	}
+	// The words on either side of the runs must be partners; the ends of
+	// the windows stand for themselves.
+	if !a.partners(a.cq, iq-1, a.cs, is-1) || !a.partners(a.cq, jq, a.cs, js) {
+		return ""
+	}
+	return fmt.Sprintf("%q stands where %q does", words(a.cq[iq:jq]), words(a.cs[is:js]))
+}
+
+// oneRun finds the unaligned words among ws as one run ws[i:j], if they
+// are one run.
+func oneRun(ws, unaligned []token) (i, j int, ok bool) {
+	if len(unaligned) == 0 {
+		return 0, 0, false
+	}
+	i = slices.IndexFunc(ws, func(t token) bool { return t.at == unaligned[0].at })
+	j = i + len(unaligned)
+	if i < 0 || j > len(ws) {
+		return 0, 0, false
+	}
+	for k, t := range unaligned {
+		if ws[i+k].at != t.at {
+			return 0, 0, false
+		}
+	}
+	return i, j, true
+}
+
+// partners: the content words cq[i] and cs[k] were paired, or both i and
+// k are past the same end of their windows.
+func (a alignment) partners(cq []token, i int, cs []token, k int) bool {
+	switch {
+	case i < 0 || k < 0:
+		return i < 0 && k < 0
+	case i >= len(cq) || k >= len(cs):
+		return i >= len(cq) && k >= len(cs)
+	}
+	p, ok := a.partner[cq[i].at]
+	return ok && p == cs[k].at
+}
+
+func words(ts []token) string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.text
+	}
+	return strings.Join(out, " ")
+}

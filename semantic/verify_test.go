@@ -74,6 +74,16 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"how many days does bread keep", "how long does bread keep in days", 0.05, true, "1 of"},
 		{"when was the bridge built, and by whom?", "who built the bridge and when", 0.05, true, "every content word aligns"},
 		{"what does it mean when my dog sighs", "why does my dog sigh", 0.05, true, "1 of"},
+		// A phrase swapped for another in the same place, anywhere.
+		{"should I pay off my student loan debt first", "should I pay off my credit card debt first", 0.01, false, `"student loan" stands where "credit card" does`},
+		{"how long do guinea pigs live", "how long do hamsters live", 0.01, false, `"guinea pigs" stands where "hamsters" does`},
+		{"bake bread at home", "bake bread in a wood oven", 0.01, false, `"home" stands where "wood oven" does`},
+		{"quick easy banana bread recipe", "recipe for banana bread, simple and fast", 0.02, true, "3 of 9"}, // words moved, not swapped
+		// Words added to a long window: a small share of its words.
+		{"simple recipe for sourdough bread with whole wheat flour, rye flour, water, salt and honey at home",
+			"recipe for sourdough bread with whole wheat flour, rye flour, water, salt and honey", 0.08, true, "2 of 24"},
+		{"simple recipe for sourdough bread with whole wheat flour, rye flour, water, salt and honey at home",
+			"recipe for sourdough bread with whole wheat flour, rye flour, water, salt and honey", 0.12, false, "at most 0.1000"},
 		// Closed-class words and chat filler carry no content.
 		{"how do I clean the oven itself", "how do I clean the oven", 0.2, true, "every content word aligns"},
 		{"lol how do I fold a fitted sheet btw", "how do I fold a fitted sheet", 0.15, true, "every content word aligns"},

@@ -15,6 +15,8 @@ type token struct {
 	number bool
 	// opens: the first word of a sentence.
 	opens bool
+	// at is the token's position in its window.
+	at int
 }
 
 // tokenize splits text into words and numbers. Contractions are expanded
@@ -56,6 +58,9 @@ func tokenize(text string) []token {
 		}
 		i = j
 		start = false
+	}
+	for i := range out {
+		out[i].at = i
 	}
 	return out
 }
