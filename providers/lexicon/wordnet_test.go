@@ -35,6 +35,10 @@ func TestRelateOnHandMadeData(t *testing.T) {
 		{"formatted", "arrange", semantic.Same},     // a doubled consonant
 		{"formatting", "format", semantic.Same},     // a doubled consonant
 		{"supplied", "supply", semantic.Same},       // -ied for -y
+		{"departed", "departure", semantic.Same},    // a derivation links two words…
+		{"start", "departure", semantic.Unrelated},  // … not their synsets' other words
+		{"depart", "leaving", semantic.Unrelated},
+		{"start", "depart", semantic.Same}, // one synset
 	} {
 		if got := w.Relate(tc.a, tc.b); got != tc.want {
 			t.Errorf("Relate(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
@@ -86,6 +90,8 @@ func TestRelateOnWordNet(t *testing.T) {
 		{"referring", "refer", semantic.Same},
 		{"biggest", "big", semantic.Same},
 		{"carried", "carry", semantic.Same},
+		{"starting", "leaving", semantic.Unrelated}, // a derivation of "start out", not of "start"
+		{"departure", "depart", semantic.Same},
 	} {
 		if got := w.Relate(tc.a, tc.b); got != tc.want {
 			t.Errorf("Relate(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
