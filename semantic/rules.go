@@ -60,26 +60,25 @@ var directional = map[string]string{
 
 // direction finds a reversed request: the object of a directional word on
 // one side is elsewhere on the other side, and the other way round
-// ("convert miles to km" against "convert km to miles").
+// ("convert miles to km" against "convert km to miles"). Neither object
+// is part of the other: "to refreeze" against "to refreeze chicken" names
+// one object twice.
 func (c *Checker) direction(q, s []token) string {
 	oq, os := objects(q), objects(s)
 	for dir, x := range oq {
 		y, ok := os[dir]
-		if ok && !c.samePhrase(x, y) && c.containsPhrase(s, x) && c.containsPhrase(q, y) {
+		if ok && !c.within(x, y) && !c.within(y, x) && c.containsPhrase(s, x) && c.containsPhrase(q, y) {
 			return fmt.Sprintf("reversed: %q %s against %q %s", dir, x, dir, y)
 		}
 	}
 	return ""
 }
 
-// samePhrase: the same number of words, pairwise the same.
-func (c *Checker) samePhrase(x, y string) bool {
-	xs, ys := strings.Fields(x), strings.Fields(y)
-	if len(xs) != len(ys) {
-		return false
-	}
-	for i := range xs {
-		if !c.same(xs[i], ys[i]) {
+// within: every word of phrase x is a word of phrase y.
+func (c *Checker) within(x, y string) bool {
+	ys := strings.Fields(y)
+	for _, w := range strings.Fields(x) {
+		if !slices.ContainsFunc(ys, func(v string) bool { return c.same(w, v) }) {
 			return false
 		}
 	}
