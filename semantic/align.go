@@ -24,7 +24,7 @@ type alignment struct {
 // align pairs every content word of q with one of s: the same word, the
 // same base form or a synonym; then a word the other window writes as two
 // ("huggingface"/"hugging face") or abbreviates ("US"/"United States");
-// then a misspelling, of any word of the other window.
+// then a misspelling or a clipping, of any word of the other window.
 func (c *Checker) align(q, s []token) alignment {
 	a := alignment{cq: content(q), cs: content(s), partner: map[int]int{}}
 	a.content = len(a.cq) + len(a.cs)
@@ -36,7 +36,7 @@ func (c *Checker) align(q, s []token) alignment {
 	restQ, restS = a.pairOff(restQ, restS, c.same)
 	restQ, restS = joinWords(restQ, restS, s)
 	restS, restQ = joinWords(restS, restQ, q)
-	a.q, a.s = a.pairOff(restQ, restS, c.misspelt)
+	a.q, a.s = a.pairOff(restQ, restS, func(x, y string) bool { return c.misspelt(x, y) || c.clipped(x, y) })
 	a.q = c.dropMisspelt(dropPresent(a.q, s), s)
 	a.s = c.dropMisspelt(dropPresent(a.s, q), q)
 	a.extraQ, a.extraS = extras(q, s)
@@ -145,6 +145,16 @@ func (c *Checker) misspelt(a, b string) bool {
 		limit = 2
 	}
 	return len(a) >= 4 && len(b) >= 4 && EditDistance(a, b, limit) <= limit
+}
+
+// clipped: one word is the start of the other, and not a word the lexicon
+// knows: a clipping ("dict" for "dictionary", "repo" for "repository").
+// Without a lexicon no word is known, and so none is clipped.
+func (c *Checker) clipped(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	return c.Lexicon != nil && len(a) >= 3 && len(a) < len(b) && strings.HasPrefix(b, a) && !c.Lexicon.Known(a)
 }
 
 func content(ts []token) []token {

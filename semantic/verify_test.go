@@ -100,6 +100,35 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 	}
 }
 
+// Checks that need a lexicon, with a small one written for the test.
+func TestCheckerWithLexicon(t *testing.T) {
+	c := &Checker{Threshold: 0.3, Lexicon: fakeLexicon{"dictionary": true, "check": true, "key": true, "python": true, "difference": true}}
+	for _, tc := range []struct {
+		query, stored string
+		distance      float64
+		accept        bool
+		reason        string
+	}{
+		// A word the lexicon does not know, clipped from the other's.
+		{"check a key in a python dict", "check a key in a python dictionary", 0.05, true, "every content word aligns"},
+		{"whats the diff", "what's the difference", 0.05, true, "every content word aligns"},
+		// Two letters are no clipping, and a known word is none.
+		{"check a key in a python di", "check a key in a python dictionary", 0.05, false, `the name "di"`},
+		{"check a python key", "check a python keyring", 0.05, false, `the name "keyring"`},
+	} {
+		v := c.Verify(tc.query, tc.stored, tc.distance)
+		if v.Accept != tc.accept || !strings.Contains(v.Reason, tc.reason) {
+			t.Errorf("Verify(%q, %q, %v) = %v %q; want %v, a reason with %q", tc.query, tc.stored, tc.distance, v.Accept, v.Reason, tc.accept, tc.reason)
+		}
+	}
+}
+
+// fakeLexicon knows its words, and relates none.
+type fakeLexicon map[string]bool
+
+func (l fakeLexicon) Known(w string) bool          { return l[w] }
+func (fakeLexicon) Relate(string, string) Relation { return Unrelated }
+
 // Each check can be left out (eval -without), and the tiers scale with
 // the threshold.
 func TestCheckerWithout(t *testing.T) {
