@@ -1,6 +1,7 @@
 package semantic
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -47,6 +48,13 @@ func tokenize(text string) []token {
 		}
 		j := wordEnd(text, i)
 		n := len(out)
+		if privative(text, i, j) && n > 0 {
+			// "visa-free" is "without a visa": the negation the other
+			// window may spell out.
+			out = slices.Insert(out, n-1, token{text: "without"})
+			i = j
+			continue
+		}
 		out = appendWord(out, text[i:j], start)
 		if start && n < len(out) {
 			out[n].opens = true
@@ -63,6 +71,16 @@ func tokenize(text string) []token {
 		out[i].at = i
 	}
 	return out
+}
+
+// privative: text[i:j] is "free" hyphenated to the word before it
+// ("sugar-free", "streak-free").
+func privative(text string, i, j int) bool {
+	if !strings.EqualFold(text[i:j], "free") || i < 2 || text[i-1] != '-' {
+		return false
+	}
+	prev, _ := utf8.DecodeLastRuneInString(text[:i-1])
+	return unicode.IsLetter(prev)
 }
 
 // operand reports whether the text beside an operator sign is a number or a
