@@ -24,6 +24,7 @@ func TestTokenize(t *testing.T) {
 		{`difference between 'who' and "whom"`, []string{"difference", "between", "!who", "and", "!whom"}},
 		{"World War II", []string{"world", "!war", "#2"}},
 		{"it's 03.50", []string{"it", "#3.5"}},
+		{"1/4 cup, 3/8 in, 10/2, a 12x14 ft room", []string{"#0.25", "cup", "#0.375", "in", "#10", "#/", "#2", "a", "#12", "by", "#14", "ft", "room"}},
 	} {
 		var got []string
 		for _, tok := range tokenize(tc.in) {
@@ -54,6 +55,8 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 	}{
 		{"what is 5 times 12", "what is 6 times 12", 0.01, false, "numbers differ"},
 		{"what is five times twelve", "what is 5 times 12", 0.2, true, "aligns"},
+		{"how many tbsp in 1/4 cup", "how many tbsp in a quarter cup", 0.1, true, "aligns"},
+		{"paint for a 12 by 14 room", "paint for a 12x14 room", 0.1, true, "aligns"},
 		{"solve 2x - 3 = 11", "solve 2x + 3 = 11", 0.02, false, "numbers differ"},
 		{"can I take ibuprofen with alcohol", "can I not take ibuprofen with alcohol", 0.02, false, "negation"},
 		{"how do I install docker", "how do I uninstall docker", 0.03, false, `"install" and "uninstall" are opposites`},

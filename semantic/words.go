@@ -2,6 +2,7 @@ package semantic
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -40,6 +41,12 @@ func tokenize(text string) []token {
 				quoted = !quoted
 			case r == '%':
 				out = append(out, token{text: "percent"})
+			case r == '/' && len(out) > 0 && fraction(out[len(out)-1], text, i):
+				// "1/4" is the number "a quarter" is.
+				j := wordEnd(text, i+1)
+				out[len(out)-1].text = properFraction(out[len(out)-1].text, text[i+1:j])
+				i = j
+				continue
 			case strings.ContainsRune("+-*/=^<>", r) && operand(text[:i], false) && operand(text[i+size:], true):
 				out = append(out, token{text: string(r), number: true})
 			}
@@ -81,6 +88,27 @@ func privative(text string, i, j int) bool {
 	}
 	prev, _ := utf8.DecodeLastRuneInString(text[:i-1])
 	return unicode.IsLetter(prev)
+}
+
+// fraction: the slash at text[i] joins the number token before it to a
+// number right after it, both whole, the first the smaller: a proper
+// fraction ("1/4", "3/8"), not a division ("10/2") or a date.
+func fraction(before token, text string, i int) bool {
+	if !before.number || i == 0 || !unicode.IsDigit(rune(text[i-1])) || i+1 >= len(text) || !unicode.IsDigit(rune(text[i+1])) {
+		return false
+	}
+	return properFraction(before.text, text[i+1:wordEnd(text, i+1)]) != ""
+}
+
+// properFraction is n/d as a decimal number token, or "" when n/d is no
+// proper fraction of whole numbers.
+func properFraction(n, d string) string {
+	a, errA := strconv.Atoi(n)
+	b, errB := strconv.Atoi(d)
+	if errA != nil || errB != nil || a <= 0 || a >= b {
+		return ""
+	}
+	return normalizeNumber(strconv.FormatFloat(float64(a)/float64(b), 'g', 6, 64))
 }
 
 // operand reports whether the text beside an operator sign is a number or a
@@ -166,6 +194,10 @@ func appendWord(out []token, word string, sentenceStart bool) []token {
 		return append(out, token{text: n, number: true})
 	}
 	if hasDigit(lower) {
+		if w, h, ok := strings.Cut(lower, "x"); ok && isNumber(w) && isNumber(h) && w != "" && h != "" {
+			// "12x14" is "12 by 14".
+			return append(out, token{text: normalizeNumber(w), number: true}, token{text: "by"}, token{text: normalizeNumber(h), number: true})
+		}
 		if n, unit, ok := numberAndUnit(lower); ok {
 			out = append(out, token{text: normalizeNumber(n), number: true})
 			return appendWord(out, unit, false)
