@@ -93,6 +93,7 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		// Closed-class words and chat filler carry no content.
 		{"how do I clean the oven itself", "how do I clean the oven", 0.2, true, "every content word aligns"},
 		{"lol how do I fold a fitted sheet btw", "how do I fold a fitted sheet", 0.15, true, "every content word aligns"},
+		{"latte or flat white, what is the difference", "what is the difference between a latte and a flat white", 0.2, true, "every content word aligns"},
 		// A quoted word is there unquoted, as a small word.
 		{"when do I use 'whom' instead of 'who'", "when do I use whom instead of who", 0.1, true, "every content word aligns"},
 		// The same word pairs before a base form: "load" is left to "load".

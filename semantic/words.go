@@ -305,7 +305,7 @@ lol btw ugh um uh hmm oh ah wow omg`)
 // out, so "how much water per cup" aligns with "the water to cup ratio".
 var functionWords = setOf(`to from into onto with without before after above below over under up down
 in out on off more less most least per than via both either now then again still already
-among amongst toward towards upon across along around through throughout beside besides within despite`)
+among amongst between toward towards upon across along around through throughout beside besides within despite`)
 
 // negators flip the meaning of what they touch; two windows with a
 // different number of them never match.
