@@ -55,16 +55,25 @@ type Checker struct {
 
 var _ Verifier = (*Checker)(nil)
 
-// The distance tiers, as fractions of the threshold: a pair with one
-// unaligned content word (a word added or dropped), or with a small share
-// of them in a long window (three reworded words of thirty), must be three
-// times nearer than one whose words all align, and a pair with more must
-// be eight times nearer. Fitted on testdata/quality/everyday-a.jsonl,
-// everyday-b.jsonl and the GPTCache queries; see README, Cache quality.
+// The distance tiers, as fractions of the threshold, by what the
+// unaligned content words of a pair that passed every check look like:
+//   - none: up to the threshold;
+//   - two or three, on both sides (never one for one, nor one phrase for
+//     another in one place: the swap check rejects those): words reworded
+//     in several places, up to half of it;
+//   - one word added or dropped, which narrows or widens the question
+//     ("black keys"), or a small share of a long window's words (three
+//     of thirty): a third of it;
+//   - more: an eighth of it.
+//
+// Fitted on testdata/quality/everyday-a.jsonl, everyday-b.jsonl and the
+// GPTCache queries; see README, Cache quality.
 const (
+	rewordedTier  = 1.0 / 2
+	maxReworded   = 3
 	oneWordTier   = 1.0 / 3
-	manyWordsTier = 1.0 / 8
 	smallShare    = 0.15
+	manyWordsTier = 1.0 / 8
 )
 
 // maxVerifiedWords bounds the words of either window the verifier reads.
@@ -90,6 +99,8 @@ func (c *Checker) Verify(query, stored string, distance float64) Verdict {
 	limit := c.Threshold
 	switch {
 	case c.Without[CheckTiers] || unaligned == 0:
+	case unaligned <= maxReworded && len(a.q) > 0 && len(a.s) > 0:
+		limit *= rewordedTier
 	case unaligned == 1 || float64(unaligned) <= smallShare*float64(a.content):
 		limit *= oneWordTier
 	default:

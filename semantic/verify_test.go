@@ -83,7 +83,11 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"should I pay off my student loan debt first", "should I pay off my credit card debt first", 0.01, false, `"student loan" stands where "credit card" does`},
 		{"how long do guinea pigs live", "how long do hamsters live", 0.01, false, `"guinea pigs" stands where "hamsters" does`},
 		{"bake bread at home", "bake bread in a wood oven", 0.01, false, `"home" stands where "wood oven" does`},
-		{"quick easy banana bread recipe", "recipe for banana bread, simple and fast", 0.02, true, "3 of 9"}, // words moved, not swapped
+		// Words reworded in several places: up to half the threshold.
+		{"quick easy banana bread recipe", "recipe for banana bread, simple and fast", 0.14, true, "3 of 9"},
+		{"quick easy banana bread recipe", "recipe for banana bread, simple and fast", 0.16, false, "at most 0.1500"},
+		// Words added on one side only narrow the question.
+		{"how to boil eggs in a microwave oven", "how to boil eggs", 0.05, false, "at most 0.0375"},
 		// Words added to a long window: a small share of its words.
 		{"simple recipe for sourdough bread with whole wheat flour, rye flour, water, salt and honey at home",
 			"recipe for sourdough bread with whole wheat flour, rye flour, water, salt and honey", 0.08, true, "2 of 24"},
