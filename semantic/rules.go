@@ -258,3 +258,43 @@ func words(ts []token) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// droppedConjunct: a window coordinates an unaligned word with an aligned
+// one ("horizontally and vertically", "salt or pepper"), and the other
+// window has no unaligned word at all: it asks about one of the two, the
+// first about both.
+func droppedConjunct(a alignment, q, s []token) string {
+	if len(a.q) > 0 && len(a.s) > 0 {
+		return ""
+	}
+	window, unaligned := q, a.q
+	if len(a.s) > 0 {
+		window, unaligned = s, a.s
+	}
+	for i := 1; i+1 < len(window); i++ {
+		if window[i].text != "and" && window[i].text != "or" {
+			continue
+		}
+		l, r := window[i-1], window[i+1]
+		lu, ru := isUnaligned(unaligned, l), isUnaligned(unaligned, r)
+		u := r
+		if lu {
+			u = l
+		}
+		// A word said twice ("git merge and git rebase") is unaligned once
+		// but is no second thing.
+		if isContent(l) && isContent(r) && lu != ru && !saidAligned(window, unaligned, u.text) {
+			return fmt.Sprintf("%q %s %q against one of them", l.text, window[i].text, r.text)
+		}
+	}
+	return ""
+}
+
+func isUnaligned(unaligned []token, t token) bool {
+	return slices.ContainsFunc(unaligned, func(u token) bool { return u.at == t.at })
+}
+
+// saidAligned: the window has the word aligned somewhere.
+func saidAligned(window, unaligned []token, word string) bool {
+	return slices.ContainsFunc(window, func(t token) bool { return t.text == word && !isUnaligned(unaligned, t) })
+}

@@ -30,12 +30,13 @@ const (
 	CheckDirection = "direction" // no reversed request (miles to km / km to miles)
 	CheckNames     = "names"     // every name and unknown word has its counterpart
 	CheckSiblings  = "siblings"  // no thing swapped for another of its kind (Paris/Lyon)
+	CheckConjunct  = "conjunct"  // no "X and Y" against X alone
 	CheckSwap      = "swap"      // no content word or phrase swapped for an unrelated one
 	CheckTiers     = "tiers"     // the more words differ, the nearer the pair must be
 )
 
 // Checks lists every check, in the order they run.
-var Checks = []string{CheckNumbers, CheckNegation, CheckQuestion, CheckOpposites, CheckDirection, CheckNames, CheckSiblings, CheckSwap, CheckTiers}
+var Checks = []string{CheckNumbers, CheckNegation, CheckQuestion, CheckOpposites, CheckDirection, CheckNames, CheckSiblings, CheckConjunct, CheckSwap, CheckTiers}
 
 // Checker is the built-in verifier. It aligns the content words of two
 // windows (the same word, base form or synonym, a misspelling, a compound)
@@ -159,6 +160,11 @@ func (c *Checker) check(q, s []token) (alignment, string) {
 					return a, fmt.Sprintf("%q and %q are different things of one kind", x.text, y.text)
 				}
 			}
+		}
+	}
+	if !c.Without[CheckConjunct] {
+		if reason := droppedConjunct(a, q, s); reason != "" {
+			return a, reason
 		}
 	}
 	if !c.Without[CheckSwap] {

@@ -94,6 +94,10 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"simple recipe for sourdough bread with whole wheat flour, rye flour, water, salt and honey at home",
 			"recipe for sourdough bread with whole wheat flour, rye flour, water, salt and honey", 0.12, false, "at most 0.1000"},
 		{"how long can I stay in Japan visa-free", "how long can I stay in Japan without a visa", 0.1, true, "every content word aligns"},
+		// One of two coordinated things dropped.
+		{"how do I center a div horizontally and vertically", "how do I center a div horizontally", 0.01, false, `"horizontally" and "vertically" against one of them`},
+		{"can I freeze milk", "can I freeze milk or cream", 0.01, false, `"milk" or "cream" against one of them`},
+		{"git merge vs rebase", "git merge and git rebase", 0.05, true, "1 of 7"}, // "git" said twice
 		// Closed-class words and chat filler carry no content.
 		{"how do I clean the oven itself", "how do I clean the oven", 0.2, true, "every content word aligns"},
 		{"lol how do I fold a fitted sheet btw", "how do I fold a fitted sheet", 0.15, true, "every content word aligns"},
@@ -149,6 +153,7 @@ func TestCheckerWithout(t *testing.T) {
 		CheckOpposites: {"install docker", "uninstall docker"},
 		CheckDirection: {"convert miles to km", "convert km to miles"},
 		CheckNames:     {"capital of France", "capital of Spain"},
+		CheckConjunct:  {"center it horizontally", "center it horizontally and vertically"},
 		CheckSwap:      {"boil an egg for a hard yolk", "boil an egg for a runny yolk"},
 	}
 	for check, p := range pairs {
