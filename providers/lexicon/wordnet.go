@@ -48,7 +48,8 @@ type synset struct {
 	// is a national capital).
 	instanceOf []int32
 	// same are the words that count as the same meaning here:
-	// derivationally related forms and pertainyms. (A satellite's head is
+	// derivationally related forms, pertainyms, and an adjective's
+	// attribute ("how far" asks for a distance). (A satellite's head is
 	// not: "deep" would be "large".)
 	same []link
 	// heads are a satellite adjective's head synsets, whose antonyms it
@@ -124,7 +125,7 @@ func LoadWordNet(dir string) (*WordNet, error) {
 				s.instanceOf = append(s.instanceOf, target)
 			case "&":
 				s.heads = append(s.heads, target)
-			case "+", "\\":
+			case "+", "\\", "=":
 				s.same = append(s.same, link{target, ptr.source, ptr.target})
 			case "!":
 				s.antonyms = append(s.antonyms, target)

@@ -38,7 +38,10 @@ func TestRelateOnHandMadeData(t *testing.T) {
 		{"departed", "departure", semantic.Same},    // a derivation links two words…
 		{"start", "departure", semantic.Unrelated},  // … not their synsets' other words
 		{"depart", "leaving", semantic.Unrelated},
-		{"start", "depart", semantic.Same}, // one synset
+		{"start", "depart", semantic.Same},  // one synset
+		{"far", "distance", semantic.Same},  // an attribute
+		{"near", "distance", semantic.Same}, // of both values…
+		{"far", "near", semantic.Opposite},  // … which stay opposites
 	} {
 		if got := w.Relate(tc.a, tc.b); got != tc.want {
 			t.Errorf("Relate(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
