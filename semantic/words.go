@@ -278,7 +278,8 @@ var numberWords = map[string]string{
 	"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9",
 }
 
-// stopwords carry no content of their own. Words that do change an answer
+// stopwords carry no content of their own ("explain" does: it names a
+// task, as "prove" and "summarize" do). Words that do change an answer
 // although they are short (not, no, to, from, with, without, before,
 // after, more, less, first, last, …) are deliberately absent.
 var stopwords = setOf(`a an the this that these those it its it's they them their there here
@@ -288,7 +289,7 @@ can could would should will shall may might must
 what which who whom whose when where why how whats
 and or but so if then than also just really very quite please pls thanks thank hi hey hello
 of at by for on in about as into onto like such any some all each every
-tell explain give show let me know want wanna need help quick question q
+tell give show let me know want wanna need help quick question q
 i'm im ok okay kind sort way ways thing things stuff anyway actually basically
 whether because during while since until though although vs via versus
 many much lot lots u ur
