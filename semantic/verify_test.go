@@ -72,7 +72,7 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"What is the capital of France?", "what's the capital of france", 0.05, true, "every content word aligns"},
 		{"whats the capitl of france", "What is the capital of France?", 0.1, true, "every content word aligns"},
 		{"what is the capital of france today", "what is the capital of france", 0.05, true, "1 of"},
-		{"what is the capital of france today", "what is the capital of france", 0.2, false, "at most 0.1500"},
+		{"what is the capital of france today", "what is the capital of france", 0.2, false, "at most 0.1200"},
 		{"prove the triangle inequality", "explain the triangle inequality", 0.1, false, `"explain" was swapped for "prove"`},
 		{"what is the capital of modern france today", "what is the capital of france", 0.05, false, "at most 0.0375"},
 		{"quick question what is the capital of france", "capital of france", 0.35, false, "beyond the threshold"},
@@ -84,9 +84,9 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"should I pay off my student loan debt first", "should I pay off my credit card debt first", 0.01, false, `"student loan" stands where "credit card" does`},
 		{"how long do guinea pigs live", "how long do hamsters live", 0.01, false, `"guinea pigs" stands where "hamsters" does`},
 		{"bake bread at home", "bake bread in a wood oven", 0.01, false, `"home" stands where "wood oven" does`},
-		// Words reworded in several places: up to half the threshold.
-		{"quick easy banana bread recipe", "recipe for banana bread, simple and fast", 0.14, true, "3 of 9"},
-		{"quick easy banana bread recipe", "recipe for banana bread, simple and fast", 0.16, false, "at most 0.1500"},
+		// Words moved and reworded, not swapped in one place: many words.
+		{"quick easy banana bread recipe", "recipe for banana bread, simple and fast", 0.03, true, "3 of 9"},
+		{"quick easy banana bread recipe", "recipe for banana bread, simple and fast", 0.04, false, "at most 0.0375"},
 		// Words added on one side only narrow the question.
 		{"how to boil eggs in a microwave oven", "how to boil eggs", 0.05, false, "at most 0.0375"},
 		// Words added to a long window: a small share of its words.
