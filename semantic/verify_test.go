@@ -46,13 +46,7 @@ func TestTokenize(t *testing.T) {
 // The checks that need no lexicon, on the near-misses they exist for and
 // on paraphrases they must let through.
 func TestCheckerWithoutLexicon(t *testing.T) {
-	c := &Checker{Threshold: 0.3}
-	for _, tc := range []struct {
-		query, stored string
-		distance      float64
-		accept        bool
-		reason        string
-	}{
+	checkVerdicts(t, &Checker{Threshold: 0.3}, []verdictCase{
 		{"what is 5 times 12", "what is 6 times 12", 0.01, false, "numbers differ"},
 		{"what is five times twelve", "what is 5 times 12", 0.2, true, "aligns"},
 		{"how many tbsp in 1/4 cup", "how many tbsp in a quarter cup", 0.1, true, "aligns"},
@@ -107,7 +101,19 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"when do I use 'whom' instead of 'who'", "when do I use whom instead of who", 0.1, true, "every content word aligns"},
 		// The same word pairs before a base form: "load" is left to "load".
 		{"retrieve data with the `load` function", "loaded data with the `load` function", 0.01, false, `"loaded" was swapped for "retrieve"`},
-	} {
+	})
+}
+
+type verdictCase struct {
+	query, stored string
+	distance      float64
+	accept        bool
+	reason        string // a part of the verdict's reason
+}
+
+func checkVerdicts(t *testing.T, c *Checker, cases []verdictCase) {
+	t.Helper()
+	for _, tc := range cases {
 		v := c.Verify(tc.query, tc.stored, tc.distance)
 		if v.Accept != tc.accept || !strings.Contains(v.Reason, tc.reason) {
 			t.Errorf("Verify(%q, %q, %v) = %v %q; want %v, a reason with %q", tc.query, tc.stored, tc.distance, v.Accept, v.Reason, tc.accept, tc.reason)
@@ -117,25 +123,15 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 
 // Checks that need a lexicon, with a small one written for the test.
 func TestCheckerWithLexicon(t *testing.T) {
-	c := &Checker{Threshold: 0.3, Lexicon: fakeLexicon{"dictionary": true, "check": true, "key": true, "python": true, "difference": true}}
-	for _, tc := range []struct {
-		query, stored string
-		distance      float64
-		accept        bool
-		reason        string
-	}{
+	lex := fakeLexicon{"dictionary": true, "check": true, "key": true, "python": true, "difference": true}
+	checkVerdicts(t, &Checker{Threshold: 0.3, Lexicon: lex}, []verdictCase{
 		// A word the lexicon does not know, clipped from the other's.
 		{"check a key in a python dict", "check a key in a python dictionary", 0.05, true, "every content word aligns"},
 		{"whats the diff", "what's the difference", 0.05, true, "every content word aligns"},
 		// Two letters are no clipping, and a known word is none.
 		{"check a key in a python di", "check a key in a python dictionary", 0.05, false, `the name "di"`},
 		{"check a python key", "check a python keyring", 0.05, false, `the name "keyring"`},
-	} {
-		v := c.Verify(tc.query, tc.stored, tc.distance)
-		if v.Accept != tc.accept || !strings.Contains(v.Reason, tc.reason) {
-			t.Errorf("Verify(%q, %q, %v) = %v %q; want %v, a reason with %q", tc.query, tc.stored, tc.distance, v.Accept, v.Reason, tc.accept, tc.reason)
-		}
-	}
+	})
 }
 
 // fakeLexicon knows its words, and relates none.
