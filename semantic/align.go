@@ -14,21 +14,31 @@ type alignment struct {
 	// extraQ and extraS are the small words (stopwords aside) one side has
 	// more of than the other: "from" against "to".
 	extraQ, extraS []string
+	// cq and cs are the content words of each window, in order; partner
+	// maps the position of a word of q paired one for one with a word of
+	// s to that word's position.
+	cq, cs  []token
+	partner map[int]int
 }
 
 // align pairs every content word of q with one of s: the same word, the
 // same base form or a synonym; then a word the other window writes as two
 // ("huggingface"/"hugging face") or abbreviates ("US"/"United States");
-// then a misspelling, of any word of the other window.
+// then a misspelling or a clipping, of any word of the other window.
 func (c *Checker) align(q, s []token) alignment {
-	cq, cs := content(q), content(s)
-	restQ, restS := pairOff(cq, cs, c.same)
+	a := alignment{cq: content(q), cs: content(s), partner: map[int]int{}}
+	a.content = len(a.cq) + len(a.cs)
+	// The strongest match first: a word that is there as such must not be
+	// taken by another one's base form or synonym ("loaded" must leave
+	// "load" to "load").
+	restQ, restS := a.pairOff(a.cq, a.cs, func(x, y string) bool { return x == y })
+	restQ, restS = a.pairOff(restQ, restS, func(x, y string) bool { return stem(x) == stem(y) })
+	restQ, restS = a.pairOff(restQ, restS, c.same)
 	restQ, restS = joinWords(restQ, restS, s)
 	restS, restQ = joinWords(restS, restQ, q)
-	a := alignment{content: len(cq) + len(cs)}
-	a.q, a.s = pairOff(restQ, restS, c.misspelt)
-	a.q = c.dropMisspelt(a.q, s)
-	a.s = c.dropMisspelt(a.s, q)
+	a.q, a.s = a.pairOff(restQ, restS, func(x, y string) bool { return c.misspelt(x, y) || c.clipped(x, y) })
+	a.q = c.dropMisspelt(dropPresent(a.q, s), s)
+	a.s = c.dropMisspelt(dropPresent(a.s, q), q)
 	a.extraQ, a.extraS = extras(q, s)
 	return a
 }
@@ -54,19 +64,34 @@ func joinWords(words, others []token, window []token) (restWords, restOthers []t
 
 // spelledOut finds a run of two or more adjacent words of window that
 // joined, or by their initials, make word. It returns the run's bounds, or
-// -1.
+// -1. A run stops growing once neither its joined words nor its initials
+// can still make word, so that the joined string never outgrows word.
 func spelledOut(word string, window []token) (from, to int) {
+	initialism := len(word) <= 4
 	for i := range window {
 		joined, initials := "", ""
-		for j := i; j < len(window) && len(initials) < len(word); j++ {
+		for j := i; j < len(window); j++ {
+			if len(joined) >= len(word) && (!initialism || len(initials) >= len(word)) {
+				break
+			}
 			joined += window[j].text
 			initials += window[j].text[:1]
-			if j > i && (joined == word || len(word) <= 4 && initials == word) {
+			if j > i && (joined == word || initialism && initials == word) {
 				return i, j + 1
 			}
 		}
 	}
 	return -1, -1
+}
+
+// dropPresent drops the words the other window has as a small word: a
+// word quoted on one side is a content word there, and the same word
+// unquoted on the other may be a small one ("is it 'fewer' or 'less'"
+// against "fewer or less").
+func dropPresent(words, other []token) []token {
+	return slices.DeleteFunc(words, func(t token) bool {
+		return slices.ContainsFunc(other, func(o token) bool { return o.text == t.text && !isContent(o) })
+	})
 }
 
 // dropMisspelt drops the words that are a misspelling of a word of the
@@ -77,15 +102,16 @@ func (c *Checker) dropMisspelt(words, other []token) []token {
 	})
 }
 
-// pairOff matches each of xs with an unused one of ys and returns those of
-// both that found no partner.
-func pairOff(xs, ys []token, match func(a, b string) bool) (restX, restY []token) {
+// pairOff matches each of xs (words of q) with an unused one of ys (of s),
+// records the pairs, and returns those of both that found no partner.
+func (a *alignment) pairOff(xs, ys []token, match func(x, y string) bool) (restX, restY []token) {
 	used := make([]bool, len(ys))
 	for _, x := range xs {
 		found := false
 		for i, y := range ys {
 			if !used[i] && match(x.text, y.text) {
 				used[i], found = true, true
+				a.partner[x.at] = y.at
 				break
 			}
 		}
@@ -119,6 +145,16 @@ func (c *Checker) misspelt(a, b string) bool {
 		limit = 2
 	}
 	return len(a) >= 4 && len(b) >= 4 && EditDistance(a, b, limit) <= limit
+}
+
+// clipped: one word is the start of the other, and not a word the lexicon
+// knows: a clipping ("dict" for "dictionary", "repo" for "repository").
+// Without a lexicon no word is known, and so none is clipped.
+func (c *Checker) clipped(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	return c.Lexicon != nil && len(a) >= 3 && len(a) < len(b) && strings.HasPrefix(b, a) && !c.Lexicon.Known(a)
 }
 
 func content(ts []token) []token {

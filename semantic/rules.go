@@ -2,6 +2,7 @@ package semantic
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -59,26 +60,25 @@ var directional = map[string]string{
 
 // direction finds a reversed request: the object of a directional word on
 // one side is elsewhere on the other side, and the other way round
-// ("convert miles to km" against "convert km to miles").
+// ("convert miles to km" against "convert km to miles"). Neither object
+// is part of the other: "to refreeze" against "to refreeze chicken" names
+// one object twice.
 func (c *Checker) direction(q, s []token) string {
 	oq, os := objects(q), objects(s)
 	for dir, x := range oq {
 		y, ok := os[dir]
-		if ok && !c.samePhrase(x, y) && c.containsPhrase(s, x) && c.containsPhrase(q, y) {
+		if ok && !c.within(x, y) && !c.within(y, x) && c.containsPhrase(s, x) && c.containsPhrase(q, y) {
 			return fmt.Sprintf("reversed: %q %s against %q %s", dir, x, dir, y)
 		}
 	}
 	return ""
 }
 
-// samePhrase: the same number of words, pairwise the same.
-func (c *Checker) samePhrase(x, y string) bool {
-	xs, ys := strings.Fields(x), strings.Fields(y)
-	if len(xs) != len(ys) {
-		return false
-	}
-	for i := range xs {
-		if !c.same(xs[i], ys[i]) {
+// within: every word of phrase x is a word of phrase y.
+func (c *Checker) within(x, y string) bool {
+	ys := strings.Fields(y)
+	for _, w := range strings.Fields(x) {
+		if !slices.ContainsFunc(ys, func(v string) bool { return c.same(w, v) }) {
 			return false
 		}
 	}
@@ -144,4 +144,157 @@ func otherRelation(a alignment) string {
 		}
 	}
 	return ""
+}
+
+// questionKinds are the kinds of answer a window's question words ask
+// for: a place (where), a time (when), a person (who), a reason (why) or a
+// measure (how many, how much, how long, how often: "how many days" asks
+// what "how long" does). "What", "which" and a bare "how" ask for anything
+// and are left out. With opening, only the words that open a sentence
+// count: inside one they also join clauses ("what does it mean when …").
+func questionKinds(ts []token, opening bool) map[string]bool {
+	out := map[string]bool{}
+	for i, t := range ts {
+		if opening && !t.opens {
+			continue
+		}
+		switch t.text {
+		case "where", "when", "why":
+			out[t.text] = true
+		case "who", "whom", "whose":
+			out["who"] = true
+		case "how":
+			if i+1 < len(ts) && measures[ts[i+1].text] {
+				out["how much"] = true
+			}
+		}
+	}
+	return out
+}
+
+// measures are the words after "how" that make it ask for a measure.
+var measures = setOf(`many much long often old far big large tall high fast soon`)
+
+// otherQuestion: both windows open with a question for a definite kind of
+// answer, and neither asks anywhere for the kind the other opens with
+// ("where should I keep my savings" against "how much should I keep in
+// savings"; "when was it built, and by whom" asks what "who built it and
+// when" does).
+func otherQuestion(q, s []token) string {
+	oq, os := questionKinds(q, true), questionKinds(s, true)
+	if len(oq) == 0 || len(os) == 0 {
+		return ""
+	}
+	aq, as := questionKinds(q, false), questionKinds(s, false)
+	for k := range oq {
+		if as[k] {
+			return ""
+		}
+	}
+	for k := range os {
+		if aq[k] {
+			return ""
+		}
+	}
+	return fmt.Sprintf("asks %s, not %s", strings.Join(slices.Sorted(maps.Keys(oq)), "/"), strings.Join(slices.Sorted(maps.Keys(os)), "/"))
+}
+
+// swappedPhrase: the unaligned content words of each window are one run
+// of adjacent words, and the two runs stand in the same place, between
+// the same aligned words or at the same end ("pay off my student loan
+// debt" against "pay off my credit card debt", "how long do hamsters
+// live" against "how long do guinea pigs live"). It is one thing asked
+// about instead of another, as a one-word swap is.
+func swappedPhrase(a alignment) string {
+	iq, jq, okQ := oneRun(a.cq, a.q)
+	is, js, okS := oneRun(a.cs, a.s)
+	if !okQ || !okS {
+		return ""
+	}
+	// The words on either side of the runs must be partners; the ends of
+	// the windows stand for themselves.
+	if !a.partners(a.cq, iq-1, a.cs, is-1) || !a.partners(a.cq, jq, a.cs, js) {
+		return ""
+	}
+	return fmt.Sprintf("%q stands where %q does", words(a.cq[iq:jq]), words(a.cs[is:js]))
+}
+
+// oneRun finds the unaligned words among ws as one run ws[i:j], if they
+// are one run.
+func oneRun(ws, unaligned []token) (i, j int, ok bool) {
+	if len(unaligned) == 0 {
+		return 0, 0, false
+	}
+	i = slices.IndexFunc(ws, func(t token) bool { return t.at == unaligned[0].at })
+	j = i + len(unaligned)
+	if i < 0 || j > len(ws) {
+		return 0, 0, false
+	}
+	for k, t := range unaligned {
+		if ws[i+k].at != t.at {
+			return 0, 0, false
+		}
+	}
+	return i, j, true
+}
+
+// partners: the content words cq[i] and cs[k] were paired, or both i and
+// k are past the same end of their windows.
+func (a alignment) partners(cq []token, i int, cs []token, k int) bool {
+	switch {
+	case i < 0 || k < 0:
+		return i < 0 && k < 0
+	case i >= len(cq) || k >= len(cs):
+		return i >= len(cq) && k >= len(cs)
+	}
+	p, ok := a.partner[cq[i].at]
+	return ok && p == cs[k].at
+}
+
+func words(ts []token) string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.text
+	}
+	return strings.Join(out, " ")
+}
+
+// droppedConjunct: a window coordinates an unaligned word with an aligned
+// one ("horizontally and vertically", "salt or pepper"), and the other
+// window has no unaligned word at all: it asks about one of the two, the
+// first about both.
+func droppedConjunct(a alignment, q, s []token) string {
+	if len(a.q) > 0 && len(a.s) > 0 {
+		return ""
+	}
+	window, unaligned := q, a.q
+	if len(a.s) > 0 {
+		window, unaligned = s, a.s
+	}
+	for i := 1; i+1 < len(window); i++ {
+		if window[i].text != "and" && window[i].text != "or" {
+			continue
+		}
+		l, r := window[i-1], window[i+1]
+		lu, ru := isUnaligned(unaligned, l), isUnaligned(unaligned, r)
+		u := r
+		if lu {
+			u = l
+		}
+		// A word said twice ("git merge and git rebase") is unaligned once
+		// but is no second thing.
+		if isContent(l) && isContent(r) && lu != ru && !saidAligned(window, unaligned, u.text) {
+			return fmt.Sprintf("%q %s %q against one of them", l.text, window[i].text, r.text)
+		}
+	}
+	return ""
+}
+
+func isUnaligned(unaligned []token, t token) bool {
+	return slices.ContainsFunc(unaligned, func(u token) bool { return u.at == t.at })
+}
+
+// saidAligned: the window has the word aligned somewhere.
+func saidAligned(window, unaligned []token, word string) bool {
+	return slices.ContainsFunc(window, func(t token) bool { return t.text == word && !isUnaligned(unaligned, t) })
 }

@@ -25,16 +25,18 @@ type Verifier interface {
 const (
 	CheckNumbers   = "numbers"   // the same numbers and operators
 	CheckNegation  = "negation"  // a negation on both sides or neither
+	CheckQuestion  = "question"  // the same kind of answer asked for (where, how much)
 	CheckOpposites = "opposites" // no word against its opposite (first/last, install/uninstall)
 	CheckDirection = "direction" // no reversed request (miles to km / km to miles)
 	CheckNames     = "names"     // every name and unknown word has its counterpart
 	CheckSiblings  = "siblings"  // no thing swapped for another of its kind (Paris/Lyon)
-	CheckSwap      = "swap"      // no content word swapped for an unrelated one
+	CheckConjunct  = "conjunct"  // no "X and Y" against X alone
+	CheckSwap      = "swap"      // no content word or phrase swapped for an unrelated one
 	CheckTiers     = "tiers"     // the more words differ, the nearer the pair must be
 )
 
 // Checks lists every check, in the order they run.
-var Checks = []string{CheckNumbers, CheckNegation, CheckOpposites, CheckDirection, CheckNames, CheckSiblings, CheckSwap, CheckTiers}
+var Checks = []string{CheckNumbers, CheckNegation, CheckQuestion, CheckOpposites, CheckDirection, CheckNames, CheckSiblings, CheckConjunct, CheckSwap, CheckTiers}
 
 // Checker is the built-in verifier. It aligns the content words of two
 // windows (the same word, base form or synonym, a misspelling, a compound)
@@ -54,14 +56,18 @@ type Checker struct {
 
 var _ Verifier = (*Checker)(nil)
 
-// The distance tiers, as fractions of the threshold: a pair with one
-// unaligned content word (a word added or dropped) must be three times
-// nearer than one whose words all align, and a pair with more must be
-// eight times nearer. Fitted on testdata/quality/everyday-a.jsonl and the
-// first half of the GPTCache queries; see README, Cache quality.
+// The distance tiers, as fractions of the threshold, by what the
+// unaligned content words of a pair that passed every check look like:
+// none, up to the threshold; one word added or dropped, which may narrow
+// or widen the question ("black keys"), up to two fifths of it; a small share
+// of a long window's words (three of thirty), a third of it; more, an
+// eighth of it. Fitted on testdata/quality/everyday-a.jsonl,
+// everyday-b.jsonl and the GPTCache queries; see README, Cache quality.
 const (
-	oneWordTier   = 1.0 / 3
-	manyWordsTier = 1.0 / 8
+	oneWordTier    = 2.0 / 5
+	smallShareTier = 1.0 / 3
+	smallShare     = 0.15
+	manyWordsTier  = 1.0 / 8
 )
 
 // maxVerifiedWords bounds the words of either window the verifier reads.
@@ -89,6 +95,8 @@ func (c *Checker) Verify(query, stored string, distance float64) Verdict {
 	case c.Without[CheckTiers] || unaligned == 0:
 	case unaligned == 1:
 		limit *= oneWordTier
+	case float64(unaligned) <= smallShare*float64(a.content):
+		limit *= smallShareTier
 	default:
 		limit *= manyWordsTier
 	}
@@ -110,6 +118,11 @@ func (c *Checker) check(q, s []token) (alignment, string) {
 	if !c.Without[CheckNegation] {
 		if nq, ns := count(q, negators), count(s, negators); (nq == 0) != (ns == 0) {
 			return alignment{}, "a negation on one side only"
+		}
+	}
+	if !c.Without[CheckQuestion] {
+		if reason := otherQuestion(q, s); reason != "" {
+			return alignment{}, reason
 		}
 	}
 	a := c.align(q, s)
@@ -142,8 +155,18 @@ func (c *Checker) check(q, s []token) (alignment, string) {
 			}
 		}
 	}
-	if !c.Without[CheckSwap] && len(a.q) == 1 && len(a.s) == 1 {
-		return a, fmt.Sprintf("%q was swapped for %q", a.s[0].text, a.q[0].text)
+	if !c.Without[CheckConjunct] {
+		if reason := droppedConjunct(a, q, s); reason != "" {
+			return a, reason
+		}
+	}
+	if !c.Without[CheckSwap] {
+		if len(a.q) == 1 && len(a.s) == 1 {
+			return a, fmt.Sprintf("%q was swapped for %q", a.s[0].text, a.q[0].text)
+		}
+		if reason := swappedPhrase(a); reason != "" {
+			return a, reason
+		}
 	}
 	return a, ""
 }

@@ -17,12 +17,14 @@ func TestTokenize(t *testing.T) {
 		{"convert 1,000 grams to a dozen cups", []string{"convert", "#1000", "grams", "to", "a", "#12", "cups"}},
 		{"solve 2x - 3 = 11", []string{"solve", "#2", "x", "#-", "#3", "#=", "#11"}},
 		{"x^2 * sin(x)", []string{"x", "#^", "#2", "#*", "sin", "x"}},
-		{"git rebase - why? visa-free", []string{"git", "rebase", "why", "visa", "free"}},
+		{"git rebase - why? visa-free", []string{"git", "rebase", "why", "without", "visa"}},
+		{"Sugar-Free gum, free - or not", []string{"without", "sugar", "gum", "free", "or", "not"}},
 		{"r = 5cm, 15% of 200g, the 21st", []string{"r", "#=", "#5", "cm", "#15", "percent", "of", "#200", "g", "the", "!21st"}},
 		{"use PyTorch or iOS", []string{"use", "!pytorch", "or", "!ios"}},
 		{`difference between 'who' and "whom"`, []string{"difference", "between", "!who", "and", "!whom"}},
 		{"World War II", []string{"world", "!war", "#2"}},
 		{"it's 03.50", []string{"it", "#3.5"}},
+		{"1/4 cup, 3/8 in, 10/2, a 12x14 ft room", []string{"#0.25", "cup", "#0.375", "in", "#10", "#/", "#2", "a", "#12", "by", "#14", "ft", "room"}},
 	} {
 		var got []string
 		for _, tok := range tokenize(tc.in) {
@@ -44,15 +46,11 @@ func TestTokenize(t *testing.T) {
 // The checks that need no lexicon, on the near-misses they exist for and
 // on paraphrases they must let through.
 func TestCheckerWithoutLexicon(t *testing.T) {
-	c := &Checker{Threshold: 0.3}
-	for _, tc := range []struct {
-		query, stored string
-		distance      float64
-		accept        bool
-		reason        string
-	}{
+	checkVerdicts(t, &Checker{Threshold: 0.3}, []verdictCase{
 		{"what is 5 times 12", "what is 6 times 12", 0.01, false, "numbers differ"},
 		{"what is five times twelve", "what is 5 times 12", 0.2, true, "aligns"},
+		{"how many tbsp in 1/4 cup", "how many tbsp in a quarter cup", 0.1, true, "aligns"},
+		{"paint for a 12 by 14 room", "paint for a 12x14 room", 0.1, true, "aligns"},
 		{"solve 2x - 3 = 11", "solve 2x + 3 = 11", 0.02, false, "numbers differ"},
 		{"can I take ibuprofen with alcohol", "can I not take ibuprofen with alcohol", 0.02, false, "negation"},
 		{"how do I install docker", "how do I uninstall docker", 0.03, false, `"install" and "uninstall" are opposites`},
@@ -61,16 +59,61 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"convert miles to kilometers", "convert kilometers to miles", 0.01, false, "reversed"},
 		{"substitute baking soda for baking powder", "substitute baking powder for baking soda", 0.005, false, "reversed"},
 		{"can i paint over wallpaper", "can i wallpaper over paint", 0.03, false, "reversed"},
+		{"my doors are old: is it ok to repaint", "is it ok to repaint old doors", 0.1, true, "every content word aligns"}, // one object, named twice
 		{"what is the capital of France", "what is the capital of Spain", 0.02, false, "the name"},
 		{"what's the difference between 'who' and 'whom'", "what's the difference between 'who' and 'that'", 0.04, false, "name"},
 		{"how long do i boil an egg for a hard yolk", "how long do i boil an egg for a runny yolk", 0.01, false, "swapped"},
 		{"What is the capital of France?", "what's the capital of france", 0.05, true, "every content word aligns"},
 		{"whats the capitl of france", "What is the capital of France?", 0.1, true, "every content word aligns"},
 		{"what is the capital of france today", "what is the capital of france", 0.05, true, "1 of"},
-		{"what is the capital of france today", "what is the capital of france", 0.2, false, "at most 0.1000"},
+		{"what is the capital of france today", "what is the capital of france", 0.2, false, "at most 0.1200"},
+		{"prove the triangle inequality", "explain the triangle inequality", 0.1, false, `"explain" was swapped for "prove"`},
 		{"what is the capital of modern france today", "what is the capital of france", 0.05, false, "at most 0.0375"},
 		{"quick question what is the capital of france", "capital of france", 0.35, false, "beyond the threshold"},
-	} {
+		{"where do I keep my spare keys", "how many spare keys do I keep", 0.02, false, "asks where, not how much"},
+		{"how many days does bread keep", "how long does bread keep in days", 0.05, true, "1 of"},
+		{"when was the bridge built, and by whom?", "who built the bridge and when", 0.05, true, "every content word aligns"},
+		{"what does it mean when my dog sighs", "why does my dog sigh", 0.05, true, "1 of"},
+		// A phrase swapped for another in the same place, anywhere.
+		{"should I pay off my student loan debt first", "should I pay off my credit card debt first", 0.01, false, `"student loan" stands where "credit card" does`},
+		{"how long do guinea pigs live", "how long do hamsters live", 0.01, false, `"guinea pigs" stands where "hamsters" does`},
+		{"bake bread at home", "bake bread in a wood oven", 0.01, false, `"home" stands where "wood oven" does`},
+		// Words moved and reworded, not swapped in one place: many words.
+		{"quick easy banana bread recipe", "recipe for banana bread, simple and fast", 0.03, true, "3 of 9"},
+		{"quick easy banana bread recipe", "recipe for banana bread, simple and fast", 0.04, false, "at most 0.0375"},
+		// Words added on one side only narrow the question.
+		{"how to boil eggs in a microwave oven", "how to boil eggs", 0.05, false, "at most 0.0375"},
+		// Words added to a long window: a small share of its words.
+		{"simple recipe for sourdough bread with whole wheat flour, rye flour, water, salt and honey at home",
+			"recipe for sourdough bread with whole wheat flour, rye flour, water, salt and honey", 0.08, true, "2 of 24"},
+		{"simple recipe for sourdough bread with whole wheat flour, rye flour, water, salt and honey at home",
+			"recipe for sourdough bread with whole wheat flour, rye flour, water, salt and honey", 0.12, false, "at most 0.1000"},
+		{"how long can I stay in Japan visa-free", "how long can I stay in Japan without a visa", 0.1, true, "every content word aligns"},
+		// One of two coordinated things dropped.
+		{"how do I center a div horizontally and vertically", "how do I center a div horizontally", 0.01, false, `"horizontally" and "vertically" against one of them`},
+		{"can I freeze milk", "can I freeze milk or cream", 0.01, false, `"milk" or "cream" against one of them`},
+		{"git merge vs rebase", "git merge and git rebase", 0.05, true, "1 of 7"}, // "git" said twice
+		// Closed-class words and chat filler carry no content.
+		{"how do I clean the oven itself", "how do I clean the oven", 0.2, true, "every content word aligns"},
+		{"lol how do I fold a fitted sheet btw", "how do I fold a fitted sheet", 0.15, true, "every content word aligns"},
+		{"latte or flat white, what is the difference", "what is the difference between a latte and a flat white", 0.2, true, "every content word aligns"},
+		// A quoted word is there unquoted, as a small word.
+		{"when do I use 'whom' instead of 'who'", "when do I use whom instead of who", 0.1, true, "every content word aligns"},
+		// The same word pairs before a base form: "load" is left to "load".
+		{"retrieve data with the `load` function", "loaded data with the `load` function", 0.01, false, `"loaded" was swapped for "retrieve"`},
+	})
+}
+
+type verdictCase struct {
+	query, stored string
+	distance      float64
+	accept        bool
+	reason        string // a part of the verdict's reason
+}
+
+func checkVerdicts(t *testing.T, c *Checker, cases []verdictCase) {
+	t.Helper()
+	for _, tc := range cases {
 		v := c.Verify(tc.query, tc.stored, tc.distance)
 		if v.Accept != tc.accept || !strings.Contains(v.Reason, tc.reason) {
 			t.Errorf("Verify(%q, %q, %v) = %v %q; want %v, a reason with %q", tc.query, tc.stored, tc.distance, v.Accept, v.Reason, tc.accept, tc.reason)
@@ -78,15 +121,36 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 	}
 }
 
+// Checks that need a lexicon, with a small one written for the test.
+func TestCheckerWithLexicon(t *testing.T) {
+	lex := fakeLexicon{"dictionary": true, "check": true, "key": true, "python": true, "difference": true}
+	checkVerdicts(t, &Checker{Threshold: 0.3, Lexicon: lex}, []verdictCase{
+		// A word the lexicon does not know, clipped from the other's.
+		{"check a key in a python dict", "check a key in a python dictionary", 0.05, true, "every content word aligns"},
+		{"whats the diff", "what's the difference", 0.05, true, "every content word aligns"},
+		// Two letters are no clipping, and a known word is none.
+		{"check a key in a python di", "check a key in a python dictionary", 0.05, false, `the name "di"`},
+		{"check a python key", "check a python keyring", 0.05, false, `the name "keyring"`},
+	})
+}
+
+// fakeLexicon knows its words, and relates none.
+type fakeLexicon map[string]bool
+
+func (l fakeLexicon) Known(w string) bool          { return l[w] }
+func (fakeLexicon) Relate(string, string) Relation { return Unrelated }
+
 // Each check can be left out (eval -without), and the tiers scale with
 // the threshold.
 func TestCheckerWithout(t *testing.T) {
 	pairs := map[string][2]string{
 		CheckNumbers:   {"what is 5 times 12", "what is 6 times 12"},
 		CheckNegation:  {"is it safe", "is it not safe"},
+		CheckQuestion:  {"where do I keep my keys", "how many keys do I keep"},
 		CheckOpposites: {"install docker", "uninstall docker"},
 		CheckDirection: {"convert miles to km", "convert km to miles"},
 		CheckNames:     {"capital of France", "capital of Spain"},
+		CheckConjunct:  {"center it horizontally", "center it horizontally and vertically"},
 		CheckSwap:      {"boil an egg for a hard yolk", "boil an egg for a runny yolk"},
 	}
 	for check, p := range pairs {
@@ -154,4 +218,39 @@ func FuzzVerify(f *testing.F) {
 			t.Errorf("Verify(%q, %q, %v) = %+v, then %+v", q, s, d, v, again)
 		}
 	})
+}
+
+func TestSpelledOut(t *testing.T) {
+	for _, tc := range []struct {
+		word, window string
+		from, to     int
+	}{
+		{"huggingface", "use hugging face hub", 1, 3},
+		{"us", "visa for the united states", 3, 5},
+		{"nyc", "hotels in new york city", 2, 5},
+		{"notebook", "my note book", 1, 3},
+		{"note", "my note book", -1, -1},      // one word is no run
+		{"notebookx", "my note book", -1, -1}, // the run would have to outgrow the word
+		{"ab", "a b", 0, 2},
+		{"abcde", "alpha bravo charlie delta echo", -1, -1}, // initials make only short words
+	} {
+		from, to := spelledOut(tc.word, tokenize(tc.window))
+		if from != tc.from || to != tc.to {
+			t.Errorf("spelledOut(%q, %q) = %d, %d; want %d, %d", tc.word, tc.window, from, to, tc.from, tc.to)
+		}
+	}
+}
+
+// tokenize reads no further than the verifier needs to tell a window too
+// long.
+func TestTokenizeStopsPastTheBound(t *testing.T) {
+	for _, text := range []string{
+		strings.Repeat("word ", 10*maxVerifiedWords),
+		strings.Repeat("don't ", 10*maxVerifiedWords), // two tokens a word
+		strings.Repeat("5cm ", 10*maxVerifiedWords),
+	} {
+		if n := len(tokenize(text)); n <= maxVerifiedWords || n > maxVerifiedWords+2 {
+			t.Errorf("tokenize of %.10q… gave %d tokens; want %d or %d", text, n, maxVerifiedWords+1, maxVerifiedWords+2)
+		}
+	}
 }

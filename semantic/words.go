@@ -1,6 +1,8 @@
 package semantic
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -13,17 +15,23 @@ type token struct {
 	// ("Lyon", "PyTorch", "gpt4"): a name, whose change changes the answer.
 	entity bool
 	number bool
+	// opens: the first word of a sentence.
+	opens bool
+	// at is the token's position in its window.
+	at int
 }
 
 // tokenize splits text into words and numbers. Contractions are expanded
 // where they carry a negation ("don't" → "do", "not") and dropped where
 // they do not ("what's" → "what"); number words become digits, so "a dozen"
-// and "12" compare equal.
+// and "12" compare equal. It stops past maxVerifiedWords tokens: the
+// verifier rejects longer windows, and reading them whole would cost time
+// in proportion to a hostile prompt's length.
 func tokenize(text string) []token {
 	var out []token
 	start := true   // at the start of a sentence
 	quoted := false // inside quotes: the words are named, not used
-	for i := 0; i < len(text); {
+	for i := 0; i < len(text) && len(out) <= maxVerifiedWords; {
 		r, size := utf8.DecodeRuneInString(text[i:])
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
 			switch {
@@ -33,6 +41,12 @@ func tokenize(text string) []token {
 				quoted = !quoted
 			case r == '%':
 				out = append(out, token{text: "percent"})
+			case r == '/' && len(out) > 0 && fraction(out[len(out)-1], text, i):
+				// "1/4" is the number "a quarter" is.
+				j := wordEnd(text, i+1)
+				out[len(out)-1].text = properFraction(out[len(out)-1].text, text[i+1:j])
+				i = j
+				continue
 			case strings.ContainsRune("+-*/=^<>", r) && operand(text[:i], false) && operand(text[i+size:], true):
 				out = append(out, token{text: string(r), number: true})
 			}
@@ -41,7 +55,17 @@ func tokenize(text string) []token {
 		}
 		j := wordEnd(text, i)
 		n := len(out)
+		if privative(text, i, j) && n > 0 {
+			// "visa-free" is "without a visa": the negation the other
+			// window may spell out.
+			out = slices.Insert(out, n-1, token{text: "without"})
+			i = j
+			continue
+		}
 		out = appendWord(out, text[i:j], start)
+		if start && n < len(out) {
+			out[n].opens = true
+		}
 		if quoted {
 			for k := n; k < len(out); k++ {
 				out[k].entity = true
@@ -50,7 +74,41 @@ func tokenize(text string) []token {
 		i = j
 		start = false
 	}
+	for i := range out {
+		out[i].at = i
+	}
 	return out
+}
+
+// privative: text[i:j] is "free" hyphenated to the word before it
+// ("sugar-free", "streak-free").
+func privative(text string, i, j int) bool {
+	if !strings.EqualFold(text[i:j], "free") || i < 2 || text[i-1] != '-' {
+		return false
+	}
+	prev, _ := utf8.DecodeLastRuneInString(text[:i-1])
+	return unicode.IsLetter(prev)
+}
+
+// fraction: the slash at text[i] joins the number token before it to a
+// number right after it, both whole, the first the smaller: a proper
+// fraction ("1/4", "3/8"), not a division ("10/2") or a date.
+func fraction(before token, text string, i int) bool {
+	if !before.number || i == 0 || !unicode.IsDigit(rune(text[i-1])) || i+1 >= len(text) || !unicode.IsDigit(rune(text[i+1])) {
+		return false
+	}
+	return properFraction(before.text, text[i+1:wordEnd(text, i+1)]) != ""
+}
+
+// properFraction is n/d as a decimal number token, or "" when n/d is no
+// proper fraction of whole numbers.
+func properFraction(n, d string) string {
+	a, errA := strconv.Atoi(n)
+	b, errB := strconv.Atoi(d)
+	if errA != nil || errB != nil || a <= 0 || a >= b {
+		return ""
+	}
+	return normalizeNumber(strconv.FormatFloat(float64(a)/float64(b), 'g', 6, 64))
 }
 
 // operand reports whether the text beside an operator sign is a number or a
@@ -136,6 +194,10 @@ func appendWord(out []token, word string, sentenceStart bool) []token {
 		return append(out, token{text: n, number: true})
 	}
 	if hasDigit(lower) {
+		if w, h, ok := strings.Cut(lower, "x"); ok && isNumber(w) && isNumber(h) && w != "" && h != "" {
+			// "12x14" is "12 by 14".
+			return append(out, token{text: normalizeNumber(w), number: true}, token{text: "by"}, token{text: normalizeNumber(h), number: true})
+		}
 		if n, unit, ok := numberAndUnit(lower); ok {
 			out = append(out, token{text: normalizeNumber(n), number: true})
 			return appendWord(out, unit, false)
@@ -216,7 +278,8 @@ var numberWords = map[string]string{
 	"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9",
 }
 
-// stopwords carry no content of their own. Words that do change an answer
+// stopwords carry no content of their own ("explain" does: it names a
+// task, as "prove" and "summarize" do). Words that do change an answer
 // although they are short (not, no, to, from, with, without, before,
 // after, more, less, first, last, …) are deliberately absent.
 var stopwords = setOf(`a an the this that these those it its it's they them their there here
@@ -226,18 +289,24 @@ can could would should will shall may might must
 what which who whom whose when where why how whats
 and or but so if then than also just really very quite please pls thanks thank hi hey hello
 of at by for on in about as into onto like such any some all each every
-tell explain give show let me know want wanna need help quick question q
+tell give show let me know want wanna need help quick question q
 i'm im ok okay kind sort way ways thing things stuff anyway actually basically
 whether because during while since until though although vs via versus
 many much lot lots u ur
 get gets got getting go goes going went keep keeps kept stay stays use uses used using
-take takes taking took make makes making made put puts find`)
+take takes taking took make makes making made put puts find
+itself themselves himself herself myself yourself yourselves ourselves
+everyone anyone everybody anybody somebody everything anything
+whatever whichever whoever whenever wherever however
+unless whereas thus hence therefore moreover furthermore indeed yet etc
+lol btw ugh um uh hmm oh ah wow omg`)
 
 // functionWords carry meaning by position, not content: the opposite and
 // direction rules read them ("to" against "from"); alignment leaves them
 // out, so "how much water per cup" aligns with "the water to cup ratio".
 var functionWords = setOf(`to from into onto with without before after above below over under up down
-in out on off more less most least per than via both either now then again still already`)
+in out on off more less most least per than via both either now then again still already
+among amongst between toward towards upon across along around through throughout beside besides within despite`)
 
 // negators flip the meaning of what they touch; two windows with a
 // different number of them never match.

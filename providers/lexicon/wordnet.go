@@ -31,7 +31,7 @@ type WordNet struct {
 	// found remembers the senses of inflected words already looked up (a
 	// verifier asks about every pair of words), up to maxFound words so
 	// that hostile input cannot grow it without bound.
-	found      sync.Map // string -> []int32
+	found      sync.Map // string -> entry
 	foundCount atomic.Int64
 }
 
@@ -41,18 +41,31 @@ var _ semantic.Lexicon = (*WordNet)(nil)
 
 type synset struct {
 	pos byte // n, v, a (adjectives and satellites), r
+	// words are the synset's lemmas, in order: a lexical pointer names
+	// its source and target words by their place here.
+	words []string
 	// instanceOf are the kinds a named thing is an instance of ("Paris"
 	// is a national capital).
 	instanceOf []int32
-	// same are synsets whose words count as the same meaning here:
-	// derivationally related forms and pertainyms. (A satellite's head is
+	// same are the words that count as the same meaning here:
+	// derivationally related forms, pertainyms, and an adjective's
+	// attribute ("how far" asks for a distance). (A satellite's head is
 	// not: "deep" would be "large".)
-	same []int32
+	same []link
 	// heads are a satellite adjective's head synsets, whose antonyms it
 	// shares ("scorching" → "hot" ↔ "cold").
 	heads []int32
 	// antonyms are the synsets with an antonym pointer from this one.
 	antonyms []int32
+}
+
+// link is a lexical pointer: from the source word of a synset (1-based,
+// 0 for every word) to the target word of another (0: every word). A
+// derivation links two words, not their synsets: "start" (set out) is
+// derived from nothing that makes "leave" its synonym.
+type link struct {
+	target      int32
+	source, dst uint8
 }
 
 // LoadWordNet reads the data files in dir.
@@ -82,7 +95,7 @@ func LoadWordNet(dir string) (*WordNet, error) {
 				return nil, fmt.Errorf("wordnet: %s line %d: %w", name, line, err)
 			}
 			idx := int32(len(w.synsets))
-			w.synsets = append(w.synsets, synset{pos: rec.pos})
+			w.synsets = append(w.synsets, synset{pos: rec.pos, words: rec.words})
 			index[posKey(rec.pos, rec.offset)] = idx
 			for _, word := range rec.words {
 				if l := w.lemmas[word]; len(l) == 0 || l[len(l)-1] != idx {
@@ -112,8 +125,8 @@ func LoadWordNet(dir string) (*WordNet, error) {
 				s.instanceOf = append(s.instanceOf, target)
 			case "&":
 				s.heads = append(s.heads, target)
-			case "+", "\\":
-				s.same = append(s.same, target)
+			case "+", "\\", "=":
+				s.same = append(s.same, link{target, ptr.source, ptr.target})
 			case "!":
 				s.antonyms = append(s.antonyms, target)
 			}
@@ -139,6 +152,9 @@ type record struct {
 type pointer struct {
 	symbol, offset string
 	pos            byte
+	// source and target are the words a lexical pointer links (1-based),
+	// 0 for a pointer between whole synsets.
+	source, target uint8
 }
 
 // parseLine reads one data-file line: offset, lexicographer file, type,
@@ -183,7 +199,11 @@ func parseLine(line string) (record, error) {
 		if i+3 >= len(f) || len(f[i+2]) != 1 {
 			return record{}, fmt.Errorf("line ends inside the pointers")
 		}
-		r.pointers = append(r.pointers, pointer{symbol: f[i], offset: f[i+1], pos: f[i+2][0]})
+		st, err := strconv.ParseUint(f[i+3], 16, 16)
+		if err != nil || len(f[i+3]) != 4 {
+			return record{}, fmt.Errorf("pointer source/target %q", f[i+3])
+		}
+		r.pointers = append(r.pointers, pointer{symbol: f[i], offset: f[i+1], pos: f[i+2][0], source: uint8(st >> 8), target: uint8(st)})
 		i += 4
 	}
 	return r, nil
@@ -191,7 +211,7 @@ func parseLine(line string) (record, error) {
 
 // Known reports whether word, or a base form of it, is in WordNet.
 func (w *WordNet) Known(word string) bool {
-	return len(w.senses(word)) > 0
+	return len(w.entry(word).senses) > 0
 }
 
 // Relate says how the meanings of two lower-case words relate, over all
@@ -202,14 +222,15 @@ func (w *WordNet) Known(word string) bool {
 // siblings here: over all their senses too many are ("signs" and
 // "symptoms"), and a swap of them is the verifier's own rule.
 func (w *WordNet) Relate(a, b string) semantic.Relation {
-	sa, sb := w.senses(a), w.senses(b)
+	ea, eb := w.entry(a), w.entry(b)
+	sa, sb := ea.senses, eb.senses
 	if len(sa) == 0 || len(sb) == 0 {
 		return semantic.Unrelated
 	}
 	if w.opposite(sa, sb) || w.opposite(sb, sa) {
 		return semantic.Opposite
 	}
-	if w.overlap(sa, sb) || w.overlap(sb, sa) {
+	if w.overlap(ea, eb) || w.overlap(eb, ea) {
 		return semantic.Same
 	}
 	for _, s := range sa {
@@ -249,15 +270,16 @@ func (w *WordNet) antonymIn(s int32, sb []int32) bool {
 	return false
 }
 
-// overlap: a sense of a is a sense of b, or names one as the same meaning.
-// Words have few senses, so slices beat maps here.
-func (w *WordNet) overlap(sa, sb []int32) bool {
-	for _, s := range sa {
-		if slices.Contains(sb, s) {
+// overlap: a sense of a is a sense of b, or a's word in it is derived
+// from (or pertains to) b's word in one of b's senses. Words have few
+// senses, so slices beat maps here.
+func (w *WordNet) overlap(a, b entry) bool {
+	for _, s := range a.senses {
+		if slices.Contains(b.senses, s) {
 			return true
 		}
-		for _, t := range w.synsets[s].same {
-			if slices.Contains(sb, t) {
+		for _, l := range w.synsets[s].same {
+			if slices.Contains(b.senses, l.target) && w.isWord(s, l.source, a.forms) && w.isWord(l.target, l.dst, b.forms) {
 				return true
 			}
 		}
@@ -265,12 +287,24 @@ func (w *WordNet) overlap(sa, sb []int32) bool {
 	return false
 }
 
-// senses are the synsets of word's base forms, found with WordNet's own
-// suffix rules for each part of speech (morphy, without its exception
-// lists).
-func (w *WordNet) senses(word string) []int32 {
+// isWord: the n-th word of synset s (every word for 0) is one of forms.
+func (w *WordNet) isWord(s int32, n uint8, forms []string) bool {
+	words := w.synsets[s].words
+	return n == 0 || int(n) <= len(words) && slices.Contains(forms, words[n-1])
+}
+
+// entry is what WordNet has for an inflected word: the lemmas it may be a
+// form of, and their senses.
+type entry struct {
+	forms  []string
+	senses []int32
+}
+
+// entry looks word up with WordNet's own suffix rules for each part of
+// speech (morphy, without its exception lists).
+func (w *WordNet) entry(word string) entry {
 	if v, ok := w.found.Load(word); ok {
-		return v.([]int32)
+		return v.(entry)
 	}
 	out := w.lookup(word)
 	if w.foundCount.Load() < maxFound {
@@ -281,25 +315,47 @@ func (w *WordNet) senses(word string) []int32 {
 	return out
 }
 
-func (w *WordNet) lookup(word string) []int32 {
-	var out []int32
+func (w *WordNet) lookup(word string) entry {
+	var out entry
 	add := func(lemma string, pos byte) {
+		found := false
 		for _, s := range w.lemmas[lemma] {
 			if pos == 0 || w.synsets[s].pos == pos {
-				out = append(out, s)
+				out.senses = append(out.senses, s)
+				found = true
 			}
+		}
+		if found && !slices.Contains(out.forms, lemma) {
+			out.forms = append(out.forms, lemma)
 		}
 	}
 	add(word, 0)
 	for _, r := range detach {
-		if base, ok := strings.CutSuffix(word, r.suffix); ok && len(base) > 1 {
-			add(base+r.ending, r.pos)
+		base, ok := strings.CutSuffix(word, r.suffix)
+		if !ok || len(base) <= 1 {
+			continue
+		}
+		add(base+r.ending, r.pos)
+		if r.ending == "" && r.pos != 'n' && doubled(base) {
+			add(base[:len(base)-1], r.pos)
 		}
 	}
 	return out
 }
 
-// detach are morphy's suffix rules.
+// doubled: the base ends in a doubled consonant, as English spells a
+// stressed final consonant before -ed, -ing, -er, -est ("formatted",
+// "referring", "biggest"), which morphy leaves to its exception lists.
+func doubled(base string) bool {
+	n := len(base)
+	if n < 3 || base[n-1] != base[n-2] {
+		return false
+	}
+	return !strings.ContainsRune("aeiouyslz", rune(base[n-1])) // "passed", "filled", "buzzed" keep theirs
+}
+
+// detach are morphy's suffix rules, and -ied for -y ("supplied"), which
+// morphy leaves to its exception lists.
 var detach = []struct {
 	pos            byte
 	suffix, ending string
@@ -307,6 +363,6 @@ var detach = []struct {
 	{'n', "s", ""}, {'n', "ses", "s"}, {'n', "xes", "x"}, {'n', "zes", "z"}, {'n', "ches", "ch"},
 	{'n', "shes", "sh"}, {'n', "men", "man"}, {'n', "ies", "y"},
 	{'v', "s", ""}, {'v', "ies", "y"}, {'v', "es", "e"}, {'v', "es", ""}, {'v', "ed", "e"},
-	{'v', "ed", ""}, {'v', "ing", "e"}, {'v', "ing", ""},
+	{'v', "ed", ""}, {'v', "ied", "y"}, {'v', "ing", "e"}, {'v', "ing", ""},
 	{'a', "er", ""}, {'a', "est", ""}, {'a', "er", "e"}, {'a', "est", "e"}, {'a', "ier", "y"}, {'a', "iest", "y"},
 }

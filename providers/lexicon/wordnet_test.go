@@ -32,6 +32,16 @@ func TestRelateOnHandMadeData(t *testing.T) {
 		{"cities", "city", semantic.Same},           // morphy
 		{"unknownword", "city", semantic.Unrelated}, // not in WordNet
 		{"city_of_light", "paris", semantic.Same},   // a multi-word lemma
+		{"formatted", "arrange", semantic.Same},     // a doubled consonant
+		{"formatting", "format", semantic.Same},     // a doubled consonant
+		{"supplied", "supply", semantic.Same},       // -ied for -y
+		{"departed", "departure", semantic.Same},    // a derivation links two words…
+		{"start", "departure", semantic.Unrelated},  // … not their synsets' other words
+		{"depart", "leaving", semantic.Unrelated},
+		{"start", "depart", semantic.Same},  // one synset
+		{"far", "distance", semantic.Same},  // an attribute
+		{"near", "distance", semantic.Same}, // of both values…
+		{"far", "near", semantic.Opposite},  // … which stay opposites
 	} {
 		if got := w.Relate(tc.a, tc.b); got != tc.want {
 			t.Errorf("Relate(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
@@ -80,6 +90,11 @@ func TestRelateOnWordNet(t *testing.T) {
 		{"chicken", "turkey", semantic.Unrelated}, // common nouns: the swap rule's, not this one
 		{"easiest", "easy", semantic.Same},
 		{"largest", "deepest", semantic.Unrelated},
+		{"referring", "refer", semantic.Same},
+		{"biggest", "big", semantic.Same},
+		{"carried", "carry", semantic.Same},
+		{"starting", "leaving", semantic.Unrelated}, // a derivation of "start out", not of "start"
+		{"departure", "depart", semantic.Same},
 	} {
 		if got := w.Relate(tc.a, tc.b); got != tc.want {
 			t.Errorf("Relate(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
