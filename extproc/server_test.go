@@ -522,4 +522,12 @@ func TestStreamedRequestBodyIsNotRouted(t *testing.T) {
 	if h := setHeaders(one(t, per[3]).GetResponseHeaders().GetResponse().GetHeaderMutation()); h["x-semproc-model"] != "auto" || h["x-semproc-route"] != "none" {
 		t.Errorf("response headers %v: the request kept its own model", h)
 	}
+	// Nor a STREAMED body in one chunk: Envoy would ignore the route header.
+	per = e.exchange(t, modeConfig(reqHeaders("/v1/chat/completions", false), filterv3.ProcessingMode_STREAMED), reqBody(body, true), respHeaders(":status", "200"))
+	if c := one(t, per[1]).GetRequestBody().GetResponse(); c.GetBodyMutation() != nil || setHeaders(c.GetHeaderMutation())["x-semproc-model"] != "" {
+		t.Errorf("a STREAMED body in one chunk was rewritten: %v", c)
+	}
+	if h := setHeaders(one(t, per[2]).GetResponseHeaders().GetResponse().GetHeaderMutation()); h["x-semproc-model"] != "auto" {
+		t.Errorf("response headers %v: the request kept its own model", h)
+	}
 }

@@ -39,7 +39,7 @@ type stream struct {
 	// The body modes Envoy announced in protocol_config, read from the
 	// first message (configured).
 	configured                                     bool
-	requestDuplex, responseDuplex, requestBuffered bool
+	requestDuplex, responseDuplex, requestBuffered, requestStreamed bool
 	// routeHeaders go in the request headers reply, whenever it is sent:
 	// the client's routing header removed (and, in always mode, the
 	// fallback target's model set), so no client picks its own route.
@@ -104,6 +104,7 @@ func (st *stream) handle(req *extprocv3.ProcessingRequest) []*extprocv3.Processi
 		st.requestDuplex = pc.GetRequestBodyMode() == filterv3.ProcessingMode_FULL_DUPLEX_STREAMED
 		st.responseDuplex = pc.GetResponseBodyMode() == filterv3.ProcessingMode_FULL_DUPLEX_STREAMED
 		st.requestBuffered = pc.GetRequestBodyMode() == filterv3.ProcessingMode_BUFFERED
+		st.requestStreamed = pc.GetRequestBodyMode() == filterv3.ProcessingMode_STREAMED
 		st.configured = true
 	}
 	var out []*extprocv3.ProcessingResponse
@@ -257,6 +258,12 @@ func (st *stream) onRequestBody(b *extprocv3.HttpBody) []*extprocv3.ProcessingRe
 		return st.passThrough(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: b}})
 	}
 	st.body = append(st.body, b.GetBody()...)
+	if st.requestStreamed {
+		// Envoy applies a STREAMED body reply's header mutations only to a
+		// body that came before the headers reply, which semproc cannot
+		// tell: a rewritten model would go where the old one routes.
+		st.partialBody = true
+	}
 	// BUFFERED sends the whole body in one message, without end_of_stream
 	// when trailers follow (even trailers Envoy then skips).
 	if b.GetEndOfStream() || st.requestBuffered {
