@@ -19,6 +19,7 @@ var qualitySets = []string{
 	"../../testdata/gptcache/mock_data.json",
 	"../../testdata/quality/everyday-a.jsonl",
 	"../../testdata/quality/everyday-b.jsonl",
+	"../../testdata/quality/everyday-c.jsonl",
 }
 
 // TestCacheQualityThroughTheRequestPath runs the quality protocol through

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -70,9 +69,16 @@ func embedAll(tb testing.TB, e *Embedder, s semantic.EvalSet) precomputed {
 }
 
 // qualitySets are the labelled sets the cache's defaults are measured on:
-// GPTCache's paraphrases (machine-learning docs), and two hand-written sets
-// of everyday prompts with hard near-misses.
-var qualitySets = []string{gptcacheData, "../../testdata/quality/everyday-a.jsonl", "../../testdata/quality/everyday-b.jsonl"}
+// GPTCache's paraphrases (machine-learning docs), and three hand-written
+// sets of everyday prompts with hard near-misses. The verifier was fitted
+// on the first three; everyday-c was written apart from it and is only
+// measured (testdata/quality/README.md).
+var qualitySets = []string{
+	gptcacheData,
+	"../../testdata/quality/everyday-a.jsonl",
+	"../../testdata/quality/everyday-b.jsonl",
+	"../../testdata/quality/everyday-c.jsonl",
+}
 
 // TestCacheQuality measures the shipped defaults as a cache serves: the
 // verifier with WordNet at CacheDistanceThreshold, against distance alone
@@ -92,14 +98,10 @@ func TestCacheQuality(t *testing.T) {
 		gptcacheData: {0.28, 0.04},
 		"../../testdata/quality/everyday-a.jsonl": {0.21, 0.02},
 		"../../testdata/quality/everyday-b.jsonl": {0.13, 0.16},
+		"../../testdata/quality/everyday-c.jsonl": {0.11, 0.30},
 	}
 	for _, name := range qualitySets {
-		f, err := os.Open(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		set, err := semantic.ReadEvalSet(f)
-		f.Close()
+		set, err := semantic.ReadEvalFile(name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -26,12 +25,7 @@ func TestMemoryStoreExactOnGPTCache(t *testing.T) {
 		t.Skip("embeds 1,500 texts")
 	}
 	e := testEmbedder(t)
-	f, err := os.Open(gptcacheData)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	set, err := semantic.ReadEvalSet(f)
+	set, err := semantic.ReadEvalFile(gptcacheData)
 	if err != nil {
 		t.Fatal(err)
 	}
