@@ -38,7 +38,7 @@ type stream struct {
 
 	// The body modes Envoy announced in protocol_config, read from the
 	// first message (configured).
-	configured                                     bool
+	configured                                                      bool
 	requestDuplex, responseDuplex, requestBuffered, requestStreamed bool
 	// routeHeaders go in the request headers reply, whenever it is sent:
 	// the client's routing header removed (and, in always mode, the
