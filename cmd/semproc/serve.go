@@ -159,11 +159,16 @@ const streamWorkers = 128
 // carries a stream per request, prompts can be many MiB, and idle
 // connections are kept alive rather than re-dialled.
 func newGRPCServer(cfg Config) *grpc.Server {
-	msg := cfg.MaxRequestBytes + 1<<20 // the body plus headers and framing
+	// Envoy sends a request body, or a BUFFERED response body, in one
+	// message; semproc sends back a rewritten request or a replayed hit,
+	// which re-rendering (JSON as SSE, escapes) can make larger than what
+	// was captured. Each gets headers and framing on top.
+	recv := max(cfg.MaxRequestBytes, cfg.MaxResponseBytes) + 1<<20
+	send := max(cfg.MaxRequestBytes, 2*cfg.MaxResponseBytes) + 1<<20
 	return grpc.NewServer(
 		grpc.NumStreamWorkers(streamWorkers),
-		grpc.MaxRecvMsgSize(msg),
-		grpc.MaxSendMsgSize(msg),
+		grpc.MaxRecvMsgSize(recv),
+		grpc.MaxSendMsgSize(send),
 		grpc.MaxConcurrentStreams(10_000),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		// Envoy pings idle connections; refusing its pings would make the
