@@ -33,9 +33,10 @@ var readmeNotRun = map[string]string{
 	"go test ./semantic/ -run '^$' -bench 'Scan": "a benchmark run",
 	"go test ./semantic/ -run '^$' -bench 'Memo": "a benchmark run",
 	"go run ./cmd/semproc-load -serve-embed":     "a performance measurement",
-	"SEMPROC_GRPC_ADDR=127.0.0.1:51752":          "a performance measurement",
-	"SEMPROC_GRPC_ADDR=127.0.0.1:51754":          "a 10-minute soak",
-	"make help    # the targets":                 "development targets, each run by CI",
+	"SEMPROC_TEST_REDIS_URL=redis://127.0.0.1:6392 go test ./providers/redis/ -run '^$' -bench": "a benchmark run against a Redis with the Query Engine",
+	"SEMPROC_GRPC_ADDR=127.0.0.1:51752": "a performance measurement",
+	"SEMPROC_GRPC_ADDR=127.0.0.1:51754": "a 10-minute soak",
+	"make help    # the targets":        "development targets, each run by CI",
 }
 
 // readmeVolatile are the parts of an output that change from run to run:
