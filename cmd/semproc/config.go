@@ -79,7 +79,7 @@ type Config struct {
 
 	MaxRequestBytes  int           `env:"SEMPROC_MAX_REQUEST_BYTES" envDefault:"33554432" doc:"largest request body parsed (32 MiB); larger ones pass through (Bypass); also sizes the gRPC message limit; at least 1024"`
 	MaxRequestValues int           `env:"SEMPROC_MAX_REQUEST_VALUES" envDefault:"100000" doc:"parse budget: most JSON values (messages, parts, fields) in a request body; a body with more, with a key twice in one object, or with invalid UTF-8 passes through (Bypass); at least 1"`
-	MaxResponseBytes int           `env:"SEMPROC_MAX_RESPONSE_BYTES" envDefault:"8388608" doc:"largest response body captured for storing (8 MiB); at least 1024"`
+	MaxResponseBytes int           `env:"SEMPROC_MAX_RESPONSE_BYTES" envDefault:"8388608" doc:"largest response body captured for storing (8 MiB); with SEMPROC_MAX_REQUEST_BYTES sizes the gRPC message limits; at least 1024"`
 	LookupTimeout    time.Duration `env:"SEMPROC_LOOKUP_TIMEOUT" envDefault:"5s" doc:"bound on the whole decision for one request (parse, routing, cache lookup); keep under Envoy's message_timeout; positive"`
 	StoreTimeout     time.Duration `env:"SEMPROC_STORE_TIMEOUT" envDefault:"5s" doc:"bound on one background write of a completion; positive"`
 	DrainDelay       time.Duration `env:"SEMPROC_DRAIN_DELAY" envDefault:"5s" doc:"time between SIGTERM (readiness goes NOT_SERVING) and closing the listeners; 0 or more"`
