@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/semproc/semproc/internal/fakellm"
+	"github.com/semproc/semproc/internal/race"
 	"github.com/semproc/semproc/providers/local"
 	"github.com/semproc/semproc/semantic"
 )
@@ -33,7 +34,7 @@ func TestCacheQualityThroughTheRequestPath(t *testing.T) {
 	switch {
 	case testing.Short():
 		t.Skip("embeds 3,000 texts through the stand-in")
-	case raceDetector:
+	case race.Enabled:
 		t.Skip("a measurement, not a concurrency test: it runs without -race (make test; CI runs it so after the race run)")
 	}
 	cfg, err := loadConfig(envOf(nil))

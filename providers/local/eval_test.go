@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/semproc/semproc/internal/race"
 	"github.com/semproc/semproc/providers/lexicon"
 	"github.com/semproc/semproc/semantic"
 )
@@ -89,6 +90,9 @@ var qualitySets = []string{
 func TestCacheQuality(t *testing.T) {
 	if testing.Short() {
 		t.Skip("embeds 2,500 texts")
+	}
+	if race.Enabled {
+		t.Skip("a measurement, not a concurrency test: it runs without -race (make test; CI runs it so after the race run)")
 	}
 	e := testEmbedder(t)
 	wn := testWordNet(t)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/semproc/semproc/internal/race"
 	"github.com/semproc/semproc/semantic"
 	"github.com/semproc/semproc/semantic/vecmath"
 )
@@ -23,6 +24,9 @@ import (
 func TestMemoryStoreExactOnGPTCache(t *testing.T) {
 	if testing.Short() {
 		t.Skip("embeds 1,500 texts")
+	}
+	if race.Enabled {
+		t.Skip("a measurement, not a concurrency test: it runs without -race (make test; CI runs it so after the race run)")
 	}
 	e := testEmbedder(t)
 	set, err := semantic.ReadEvalFile(gptcacheData)
