@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -100,7 +101,7 @@ func TestMetricsScrape(t *testing.T) {
 	}
 
 	missThenHit(t, e)
-	got := scrape(t, e.admin)
+	got := scrapeAfter(t, e.admin, 2, "semproc_requests_total")
 	model := []string{"api", "openai", "route", "none", "model", "gpt-4o-mini"}
 	// The fake upstream reports 9 prompt and 12 completion tokens.
 	const in, out = 9, 12
@@ -150,6 +151,21 @@ func missThenHit(t *testing.T, e *e2e) {
 	}
 }
 
+// scrapeAfter scrapes once the family name counts at least n across the
+// label sets with labels: a request is counted when its ext_proc stream
+// ends, which can be after the client has its answer.
+func scrapeAfter(t *testing.T, admin string, n float64, name string, labels ...string) map[string]*dto.MetricFamily {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := scrape(t, admin)
+		if sample(t, got, name, labels...) >= n || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func hasSeries(families map[string]*dto.MetricFamily, name string, labels ...string) bool {
 	for _, m := range families[name].GetMetric() {
 		if hasLabels(m, labels) {
@@ -167,7 +183,7 @@ func TestMetricsWhenDependenciesFail(t *testing.T) {
 		if _, h := ask(t, e.client("sk-tenant-a"), userPrompt("gpt-4o-mini", "", "What is the capital of France?")); h.Get("X-Cache-Status") != "Failed" {
 			t.Fatalf("status %q, want Failed", h.Get("X-Cache-Status"))
 		}
-		got := scrape(t, e.admin)
+		got := scrapeAfter(t, e.admin, 1, "semproc_requests_total")
 		for _, tt := range []struct {
 			name   string
 			labels []string
