@@ -159,7 +159,7 @@ func walkPanels(panels []grafanaPanel, f func(grafanaPanel)) {
 func TestObservabilityQueries(t *testing.T) {
 	e := startE2E(t, map[string]string{"SEMPROC_PRICES_FILE": pricesFile(t)})
 	missThenHit(t, e)
-	exported := exportedNames(scrape(t, e.admin))
+	exported := exportedNames(scrapeAfter(t, e.admin, 2, "semproc_requests_total"))
 
 	t.Run("dashboard", func(t *testing.T) {
 		raw, err := os.ReadFile(dashboardFile)
