@@ -51,7 +51,7 @@ func (st *stream) decide(ctx context.Context, scope string) plan {
 		st.result = semantic.Result{Status: semantic.StatusBypass, Reason: "body is not a " + st.ep.format.API() + " request"}
 		return p
 	}
-	if !validHeaderValue(req.Model) {
+	if !semantic.HeaderSafe(req.Model) {
 		// The model goes into headers (routing, X-Semproc-Model) where Envoy
 		// would refuse it; the API will answer the client about it.
 		st.result = semantic.Result{Status: semantic.StatusBypass, Reason: "model is not a valid header value"}
@@ -94,12 +94,6 @@ func (st *stream) decide(ctx context.Context, scope string) plan {
 		p.hit = st.hitReply(ctx)
 	}
 	return p
-}
-
-// validHeaderValue reports whether s can be sent as an HTTP header value: no
-// control characters but a tab (RFC 9110, 5.5).
-func validHeaderValue(s string) bool {
-	return !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f })
 }
 
 func (st *stream) routes() bool { return st.s.o.Router != nil && st.ep.routable }

@@ -175,7 +175,7 @@ func checkTargets(targets []Target, skip map[int]bool) []error {
 			bad("name", "is required")
 		case t.Name == "none":
 			bad("name", `"none" is reserved: X-Semproc-Route says none when no target is chosen`)
-		case !headerSafe(t.Name):
+		case !HeaderSafe(t.Name):
 			bad("name", "must not contain control characters")
 		}
 		if prev, ok := firstByName[t.Name]; ok && t.Name != "" {
@@ -186,7 +186,7 @@ func checkTargets(targets []Target, skip map[int]bool) []error {
 		switch {
 		case strings.TrimSpace(t.Model) == "":
 			bad("model", "is required")
-		case !headerSafe(t.Model):
+		case !HeaderSafe(t.Model):
 			bad("model", "must not contain control characters")
 		}
 		if len(t.Descriptions) == 0 {
@@ -215,8 +215,8 @@ func checkTargets(targets []Target, skip map[int]bool) []error {
 	return errs
 }
 
-// headerSafe says whether s can go into a header value: names and models
+// HeaderSafe says whether s can go into a header value: names and models
 // are sent in X-Semproc-Route, X-Semproc-Model and the model header.
-func headerSafe(s string) bool {
+func HeaderSafe(s string) bool {
 	return !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
@@ -206,12 +205,9 @@ func (e *e2e) waitStored(t *testing.T, n float64) {
 // has stored n completions.
 func waitStoredAt(t *testing.T, admin string, n float64) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for sample(t, scrape(t, admin), "semproc_cache_stores_total", "result", "stored") < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("fewer than %v completions stored", n)
-		}
-		time.Sleep(10 * time.Millisecond)
+	stored := scrapeAfter(t, admin, n, "semproc_cache_stores_total", "result", "stored")
+	if sample(t, stored, "semproc_cache_stores_total", "result", "stored") < n {
+		t.Fatalf("fewer than %v completions stored", n)
 	}
 }
 
