@@ -301,6 +301,13 @@ func TestFitAcceptance(t *testing.T) {
 	if shipped := semantic.FittedAcceptModel(); !*update && !sameModel(fitted, shipped) {
 		t.Errorf("the committed weights (%s) are not what fitting gives (%s): run go test ./providers/local/ -run TestFitAcceptance -update", shipped.String(), fitted.String())
 	}
+	tiered := semantic.EvalRow{Threshold: CacheDistanceThreshold}
+	for _, s := range sets {
+		r := tiers(t, s, wn, func(s *fitSet, i int) bool { return s.calibrates(i) })
+		tiered.Correct, tiered.Wrong, tiered.Missed = tiered.Correct+r.Correct, tiered.Wrong+r.Wrong, tiered.Missed+r.Missed
+		tiered.FalseHits, tiered.Positives, tiered.Negatives = tiered.FalseHits+r.FalseHits, tiered.Positives+r.Positives, tiered.Negatives+r.Negatives
+	}
+	t.Logf("  calibration with the tiers: %s", quality(tiered))
 	// A distance's weight is distance + content words × distance x content
 	// words: it should be negative (nearer is safer) at every length.
 	for _, n := range []float64{5, 10, 20, 40} {
