@@ -235,6 +235,38 @@ type EvalOptions struct {
 // on a tie). As in the cache, a text the embedder cannot read whole is
 // served and found by the exact layer only.
 func Evaluate(ctx context.Context, emb Embedder, s EvalSet, o EvalOptions) ([]EvalRow, error) {
+	found, err := Nearest(ctx, emb, s)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]EvalRow, len(o.Thresholds))
+	for ti, th := range o.Thresholds {
+		var v Verifier
+		if o.Verifier != nil {
+			v = o.Verifier(th)
+		}
+		r := EvalRow{Threshold: th}
+		for qi, q := range s.Queries {
+			r.Score(q, serve(s, q, found[qi], th, v))
+		}
+		rows[ti] = r
+	}
+	return rows, nil
+}
+
+// EvalCandidate is a stored text a cache looks at for a query: the exact
+// layer's (served without the verifier), or one of the nearest few.
+type EvalCandidate struct {
+	Index    int // in EvalSet.Stored
+	Distance float64
+	Exact    bool
+}
+
+// Nearest embeds every distinct text of s once and lists, for each query,
+// what a cache looks at: the stored text identical to it (Exact), else the
+// nearest few stored texts, nearest first, at any distance; none for a
+// query the embedder cannot read whole.
+func Nearest(ctx context.Context, emb Embedder, s EvalSet) ([][]EvalCandidate, error) {
 	if len(s.Stored) == 0 {
 		return nil, errors.New("evaluate: nothing to store")
 	}
@@ -269,13 +301,13 @@ func Evaluate(ctx context.Context, emb Embedder, s EvalSet, o EvalOptions) ([]Ev
 		}
 		stored[i] = v
 	}
-	found := make([][]evalCandidate, len(s.Queries))
+	found := make([][]EvalCandidate, len(s.Queries))
 	for qi, q := range s.Queries {
 		if q.Want < -1 || q.Want >= len(s.Stored) {
 			return nil, fmt.Errorf("evaluate: query %d wants stored text %d of %d", qi, q.Want, len(s.Stored))
 		}
 		if i, ok := exact[q.Text]; ok {
-			found[qi] = []evalCandidate{{i, 0, true}}
+			found[qi] = []EvalCandidate{{i, 0, true}}
 			continue
 		}
 		if !fits(q.Text) {
@@ -285,7 +317,7 @@ func Evaluate(ctx context.Context, emb Embedder, s EvalSet, o EvalOptions) ([]Ev
 		if err != nil {
 			return nil, err
 		}
-		all := make([]evalCandidate, 0, len(stored))
+		all := make([]EvalCandidate, 0, len(stored))
 		for i, sv := range stored {
 			if sv == nil {
 				continue
@@ -294,43 +326,25 @@ func Evaluate(ctx context.Context, emb Embedder, s EvalSet, o EvalOptions) ([]Ev
 			if err != nil {
 				return nil, fmt.Errorf("evaluate: query %d: %w", qi, err)
 			}
-			all = append(all, evalCandidate{index: i, distance: d})
+			all = append(all, EvalCandidate{Index: i, Distance: d})
 		}
-		slices.SortStableFunc(all, func(a, b evalCandidate) int { return cmp.Compare(a.distance, b.distance) })
+		slices.SortStableFunc(all, func(a, b EvalCandidate) int { return cmp.Compare(a.Distance, b.Distance) })
 		found[qi] = all[:min(candidates, len(all))]
 	}
-	rows := make([]EvalRow, len(o.Thresholds))
-	for ti, th := range o.Thresholds {
-		var v Verifier
-		if o.Verifier != nil {
-			v = o.Verifier(th)
-		}
-		r := EvalRow{Threshold: th}
-		for qi, q := range s.Queries {
-			r.Score(q, serve(s, q, found[qi], th, v))
-		}
-		rows[ti] = r
-	}
-	return rows, nil
-}
-
-type evalCandidate struct {
-	index    int
-	distance float64
-	exact    bool // the exact layer's: served without the verifier
+	return found, nil
 }
 
 // serve is the stored text a cache serves to q, or -1.
-func serve(s EvalSet, q EvalQuery, cands []evalCandidate, th float64, v Verifier) int {
+func serve(s EvalSet, q EvalQuery, cands []EvalCandidate, th float64, v Verifier) int {
 	for _, c := range cands {
-		if c.exact {
-			return c.index
+		if c.Exact {
+			return c.Index
 		}
-		if c.distance > th {
+		if c.Distance > th {
 			break
 		}
-		if v == nil || v.Verify(q.Text, s.Stored[c.index], c.distance).Accept {
-			return c.index
+		if v == nil || v.Verify(q.Text, s.Stored[c.Index], c.Distance).Accept {
+			return c.Index
 		}
 	}
 	return -1

@@ -32,7 +32,7 @@ const (
 	CheckSiblings  = "siblings"  // no thing swapped for another of its kind (Paris/Lyon)
 	CheckConjunct  = "conjunct"  // no "X and Y" against X alone
 	CheckSwap      = "swap"      // no content word or phrase swapped for an unrelated one
-	CheckTiers     = "tiers"     // the more words differ, the nearer the pair must be
+	CheckTiers     = "tiers"     // the more words differ, the nearer the pair must be (or Checker.Score decides)
 )
 
 // Checks lists every check, in the order they run.
@@ -52,6 +52,10 @@ type Checker struct {
 	Threshold float64
 	// Without names checks to skip, to measure what each one does.
 	Without map[string]bool
+	// Score, when set, decides what passed the checks instead of the
+	// distance tiers: a fitted acceptance score (accept.go; not the
+	// default, README, Cache quality says why).
+	Score *AcceptModel
 }
 
 var _ Verifier = (*Checker)(nil)
@@ -88,6 +92,9 @@ func (c *Checker) Verify(query, stored string, distance float64) Verdict {
 	a, reason := c.check(q, st)
 	if reason != "" {
 		return Verdict{Reason: "rejected: " + reason}
+	}
+	if c.Score != nil && !c.Without[CheckTiers] {
+		return c.scoreVerdict(c.Score, a, distance)
 	}
 	unaligned := len(a.q) + len(a.s)
 	limit := c.Threshold

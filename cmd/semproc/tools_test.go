@@ -35,13 +35,22 @@ func TestEvalCommand(t *testing.T) {
 	if err := os.WriteFile(file, []byte(pairs), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var out strings.Builder
-	if err := run(context.Background(), []string{"eval", "-from", "0.1", "-to", "0.3", "-step", "0.1", file}, toolEnv(t, nil), &out); err != nil {
-		t.Fatalf("eval: %v\n%s", err, out.String())
-	}
-	for _, want := range []string{"threshold", "0.100", "0.300", "recommended SEMPROC_CACHE_DISTANCE_THRESHOLD="} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("eval output lacks %q:\n%s", want, out.String())
+	for _, tc := range []struct {
+		flags []string
+		want  []string
+	}{
+		{nil, []string{"threshold", "0.100", "0.300", "recommended SEMPROC_CACHE_DISTANCE_THRESHOLD="}},
+		{[]string{"-score"}, []string{"0.300", "fitted score instead of tiers"}},
+	} {
+		var out strings.Builder
+		args := append(append([]string{"eval", "-from", "0.1", "-to", "0.3", "-step", "0.1"}, tc.flags...), file)
+		if err := run(context.Background(), args, toolEnv(t, nil), &out); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out.String())
+		}
+		for _, want := range tc.want {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("%v: output lacks %q:\n%s", args, want, out.String())
+			}
 		}
 	}
 }

@@ -103,9 +103,13 @@ func TestRelateOnWordNet(t *testing.T) {
 }
 
 // BenchmarkVerify is the verifier's cost for one candidate with WordNet:
-// a paraphrase that aligns word by word, and a near-miss it rejects.
+// a paraphrase that aligns word by word, and a near-miss it rejects; the
+// /score runs decide by the fitted acceptance score instead of the tiers.
 func BenchmarkVerify(b *testing.B) {
-	c := &semantic.Checker{Lexicon: pulledWordNet(b), Threshold: 0.3}
+	wn := pulledWordNet(b)
+	fitted := semantic.FittedAcceptModel()
+	c := &semantic.Checker{Lexicon: wn, Threshold: 0.3}
+	scored := &semantic.Checker{Lexicon: wn, Threshold: 0.3, Score: &fitted}
 	for _, pair := range []struct{ name, q, s string }{
 		{"paraphrase", "how many tablespoons are in a quarter cup", "tablespoons in a quarter cup?"},
 		{"near-miss", "how long does cooked rice keep in the freezer", "how long does cooked rice keep in the fridge"},
@@ -115,6 +119,11 @@ func BenchmarkVerify(b *testing.B) {
 		b.Run(pair.name, func(b *testing.B) {
 			for b.Loop() {
 				c.Verify(pair.q, pair.s, 0.05)
+			}
+		})
+		b.Run(pair.name+"/score", func(b *testing.B) {
+			for b.Loop() {
+				scored.Verify(pair.q, pair.s, 0.05)
 			}
 		})
 	}

@@ -38,13 +38,19 @@ func (p precomputed) Embed(_ context.Context, text string) ([]float32, error) {
 	return v, nil
 }
 
+// embedded keeps every text's vector for the process: the quality tests
+// embed the same sets, and the model is the same for all of them.
+var embedded = struct {
+	sync.Mutex
+	vectors map[string][]float32
+}{vectors: map[string][]float32{}}
+
 func embedAll(tb testing.TB, e *Embedder, s semantic.EvalSet) precomputed {
 	texts := append([]string(nil), s.Stored...)
 	for _, q := range s.Queries {
 		texts = append(texts, q.Text)
 	}
 	out := precomputed{e, make(map[string][]float32, len(texts))}
-	var mu sync.Mutex
 	var wg sync.WaitGroup
 	next := make(chan string)
 	for range runtime.GOMAXPROCS(0) {
@@ -55,17 +61,29 @@ func embedAll(tb testing.TB, e *Embedder, s semantic.EvalSet) precomputed {
 					tb.Error(err)
 					continue
 				}
-				mu.Lock()
-				out.vectors[text] = v
-				mu.Unlock()
+				embedded.Lock()
+				embedded.vectors[text] = v
+				embedded.Unlock()
 			}
 		})
 	}
 	for _, text := range texts {
-		next <- text
+		embedded.Lock()
+		_, done := embedded.vectors[text]
+		embedded.Unlock()
+		if !done {
+			next <- text
+		}
 	}
 	close(next)
 	wg.Wait()
+	embedded.Lock()
+	defer embedded.Unlock()
+	for _, text := range texts {
+		if v, ok := embedded.vectors[text]; ok {
+			out.vectors[text] = v
+		}
+	}
 	return out
 }
 

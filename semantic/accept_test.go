@@ -1,0 +1,58 @@
+package semantic
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+// The features are the counts of the alignment the checks build, and only
+// pairs that pass every check within the threshold have any.
+func TestFeatures(t *testing.T) {
+	c := &Checker{Threshold: 0.3}
+	for _, tc := range []struct {
+		query, stored string
+		distance      float64
+		ok            bool
+		want          Features
+	}{
+		// capital, france | capital, france: all four aligned.
+		{"What is the capital of France?", "what's the capital of france", 0.06, true, Features{0.2, 0, 0, 0.4, 0.08}},
+		// +today: one of five content words unaligned.
+		{"what is the capital of france today", "what is the capital of france", 0.15, true, Features{0.5, 0.2, 1, 0.5, 0.25}},
+		{"what is the capital of france", "what is the capital of spain", 0.01, false, Features{}},   // a name: rejected
+		{"what is the capital of france", "what is the capital of france!", 0.31, false, Features{}}, // beyond the threshold
+	} {
+		f, ok := c.Features(tc.query, tc.stored, tc.distance)
+		if ok != tc.ok {
+			t.Errorf("Features(%q, %q, %v): ok %v, want %v", tc.query, tc.stored, tc.distance, ok, tc.ok)
+			continue
+		}
+		for i := range f {
+			if math.Abs(f[i]-tc.want[i]) > 1e-9 {
+				t.Errorf("Features(%q, %q, %v)[%s] = %v, want %v", tc.query, tc.stored, tc.distance, FeatureNames[i], f[i], tc.want[i])
+			}
+		}
+	}
+}
+
+// With a Score, the score decides what passed the checks, and the reason
+// gives it, the cutoff and what it read; the checks still run first, and
+// -without tiers serves what passed them.
+func TestCheckerScore(t *testing.T) {
+	// Nearer is better: the score is 0.5 at a quarter of the threshold.
+	m := &AcceptModel{Bias: 1, Cutoff: 0.5}
+	m.Weights[FeatureDistance] = -4
+	scored := &Checker{Threshold: 0.3, Score: m}
+	checkVerdicts(t, scored, []verdictCase{
+		{"what is the capital of france today", "what is the capital of france", 0.03, true,
+			"accepted: score 0.65 ≥ 0.50: 1 of 5 content words unaligned (+today), distance 0.03"},
+		{"what is the capital of france today", "what is the capital of france", 0.2, false,
+			"rejected: score 0.16 < 0.50: 1 of 5 content words unaligned (+today), distance 0.2"},
+		{"what is 5 times 12", "what is 6 times 12", 0.01, false, "numbers differ"},
+	})
+	unscored := &Checker{Threshold: 0.3, Score: m, Without: map[string]bool{CheckTiers: true}}
+	if v := unscored.Verify("what is the capital of france today", "what is the capital of france", 0.2); !v.Accept || strings.Contains(v.Reason, "score") {
+		t.Errorf("without tiers, a scored pair that passed the checks = %+v; want it accepted unscored", v)
+	}
+}
