@@ -68,3 +68,40 @@ func (c *lru[K, V]) removeOldest() {
 		c.remove(el)
 	}
 }
+
+// useBuffer is how many reads a uses buffer holds before a reader takes
+// its owner's lock to apply them.
+const useBuffer = 1024
+
+// uses records the keys that reads served without taking their owner's
+// lock, in order, so the owner can bring its LRU order up to date under the
+// lock before it evicts anything. A read under load then never waits for
+// the lock: a goroutine that parks on a contended mutex waits for a core
+// again when it is woken, behind every other runnable goroutine.
+type uses[T any] chan T
+
+func newUses[T any]() uses[T] { return make(chan T, useBuffer) }
+
+// add records a use, unless the buffer is full: then the caller takes the
+// lock and drains it.
+func (u uses[T]) add(t T) bool {
+	select {
+	case u <- t:
+		return true
+	default:
+		return false
+	}
+}
+
+// drain applies the recorded uses in the order they were made; the
+// owner's lock is held.
+func (u uses[T]) drain(apply func(T)) {
+	for {
+		select {
+		case t := <-u:
+			apply(t)
+		default:
+			return
+		}
+	}
+}
