@@ -1,6 +1,9 @@
 package semantic
 
-import "container/list"
+import (
+	"container/list"
+	"sync"
+)
 
 // lru is a bounded map that forgets its least recently used key first. It
 // is not safe for concurrent use: its owners hold a lock.
@@ -82,15 +85,18 @@ type uses[T any] chan T
 
 func newUses[T any]() uses[T] { return make(chan T, useBuffer) }
 
-// add records a use, unless the buffer is full: then the caller takes the
-// lock and drains it.
-func (u uses[T]) add(t T) bool {
+// add records a use of t. When the buffer is full it takes the owner's
+// lock, mu, and applies the recorded uses and t itself.
+func (u uses[T]) add(t T, mu sync.Locker, apply func(T)) {
 	select {
 	case u <- t:
-		return true
+		return
 	default:
-		return false
 	}
+	mu.Lock()
+	defer mu.Unlock()
+	u.drain(apply)
+	apply(t)
 }
 
 // drain applies the recorded uses in the order they were made; the

@@ -193,7 +193,7 @@ func (m *Memory) Get(ctx context.Context, p Partition, id string) (*Match, error
 		m.mu.Unlock()
 		return nil, nil
 	}
-	m.served(rec)
+	m.used.add(rec, &m.mu, m.use)
 	match := m.match(rec, 0)
 	return &match, nil
 }
@@ -230,7 +230,7 @@ func (m *Memory) Search(ctx context.Context, q Query) ([]Match, error) {
 		if f.rec.dead.Load() { // deleted, evicted or expired during the scan
 			continue
 		}
-		m.served(f.rec) // a result counts as a use for the LRU bounds
+		m.used.add(f.rec, &m.mu, m.use) // a result counts as a use for the LRU bounds
 		out = append(out, m.match(f.rec, max(f.dist, 0)))
 	}
 	if err != nil {
@@ -260,18 +260,6 @@ func (m *Memory) rotation(dims int) *vecmath.Rotation {
 	}
 	r, _ := m.rotations.LoadOrStore(dims, vecmath.NewRotation(dims))
 	return r.(*vecmath.Rotation)
-}
-
-// served records that a read served rec, without waiting for mu unless
-// the buffer of uses is full.
-func (m *Memory) served(rec *record) {
-	if m.used.add(rec) {
-		return
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.used.drain(m.use)
-	m.use(rec)
 }
 
 // use moves rec to the front of the LRU lists, under mu.
