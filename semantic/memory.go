@@ -63,6 +63,8 @@ type Memory struct {
 	parts   map[Partition]*partition
 	// used holds the entries reads served since mu was last held.
 	used uses[*record]
+	// cores bounds the goroutines the partitions' scans use at once.
+	cores cores
 	// rotations holds the sign codes' rotation by dimensions.
 	rotations sync.Map
 }
@@ -96,7 +98,7 @@ func NewMemory(o MemoryOptions) (*Memory, error) {
 	}
 	m := &Memory{
 		o: o, keyPrefix: "semproc:" + o.Namespace + ":", // as in Redis
-		scopes: make(map[string]*lru[string, *record]), parts: make(map[Partition]*partition), used: newUses[*record](),
+		scopes: make(map[string]*lru[string, *record]), parts: make(map[Partition]*partition), used: newUses[*record](), cores: newCores(),
 	}
 	m.all = newLRU(o.MaxEntries, m.evicted)
 	return m, nil
@@ -149,7 +151,7 @@ func (m *Memory) Put(ctx context.Context, e Entry) error {
 	m.all.delete(e.ID) // a replaced entry leaves first
 	if c.int8 != nil {
 		if p = m.parts[e.Partition]; p == nil { // the delete may have emptied it
-			p = &partition{dims: len(e.Vector), stride: len(c.int8), words: len(c.signs), rot: m.rotation(len(e.Vector))}
+			p = &partition{dims: len(e.Vector), stride: len(c.int8), words: len(c.signs), rot: m.rotation(len(e.Vector)), cores: m.cores}
 			m.partsMu.Lock()
 			m.parts[e.Partition] = p
 			m.partsMu.Unlock()
