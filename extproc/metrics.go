@@ -164,7 +164,9 @@ func (m *Metrics) stored(ctx context.Context, result string) {
 // modelLabels bounds the model label's values: known models, then the
 // first MaxSeenModels other names seen, then "other".
 type modelLabels struct {
-	mu   sync.Mutex
+	// mu is read-locked for a name seen before, as nearly every request's
+	// is, so requests do not wait for one another here.
+	mu   sync.RWMutex
 	seen map[string]bool // known models are true from the start
 	left int
 }
@@ -184,6 +186,15 @@ func (l *modelLabels) label(model string) string {
 		return modelUnknown
 	}
 	if !labelable(model) {
+		return modelOther
+	}
+	l.mu.RLock()
+	seen, full := l.seen[model], l.left == 0
+	l.mu.RUnlock()
+	switch {
+	case seen:
+		return model
+	case full:
 		return modelOther
 	}
 	l.mu.Lock()
