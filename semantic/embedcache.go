@@ -226,12 +226,8 @@ func (c *EmbeddingCache) Fits(text string) bool {
 }
 
 func keyOf(scope, text string) embedKey {
-	h := sha256.New()
-	_, _ = fmt.Fprintf(h, "%d:%s;", len(scope), scope)
-	_, _ = h.Write([]byte(text))
-	var k embedKey
-	h.Sum(k[:0])
-	return k
+	var buf [512]byte
+	return sha256.Sum256(append(appendField(buf[:0], scope), text...))
 }
 
 func embedEntrySize(v []float32) int { return sha256.Size + 4*len(v) + embedEntryOverhead }
