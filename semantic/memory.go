@@ -107,7 +107,7 @@ func NewMemory(o MemoryOptions) (*Memory, error) {
 // entryOverhead approximates what an entry costs beside its vector, codes,
 // window, completion and ID: the record, its list elements and map slots,
 // and its node in ids.
-const entryOverhead = 400
+const entryOverhead = 464
 
 // EntryBytes is what an entry of this window, completion, ID and vector
 // size counts against MaxBytes: the float32 vector, its int8 and sign
