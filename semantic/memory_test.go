@@ -170,6 +170,10 @@ func TestMemoryConcurrentUse(t *testing.T) {
 	if n := must(m.DeleteWhere(ctx, Filter{})); m.Len() != 0 || m.Bytes() != 0 || len(m.parts) != 0 {
 		t.Errorf("after deleting all %d: %d entries, %d bytes, %d partitions", n, m.Len(), m.Bytes(), len(m.parts))
 	}
+	m.ids.Range(func(id, _ any) bool {
+		t.Errorf("after deleting all: %s still in the ID index", id)
+		return false
+	})
 }
 
 func must[T any](v T, err error) T {
