@@ -34,8 +34,8 @@ type EmbeddingCache struct {
 	vectors  *lru[embedKey, []float32]
 	bytes    int
 	inflight map[embedKey]*embedCall
-	// index holds vectors' vectors by key, written under mu, read without
-	// it; used the keys it served since mu was last held (see uses).
+	// index holds the remembered vectors by key, written under mu, read
+	// without it; used the keys it served since mu was last held (see uses).
 	index sync.Map
 	used  uses[embedKey]
 }

@@ -61,7 +61,8 @@ type Memory struct {
 	// written under mu and partsMu, read under partsMu's read lock.
 	partsMu sync.RWMutex
 	parts   map[Partition]*partition
-	// used holds the entries reads served since mu was last held.
+	// used holds the entries reads served since mu was last held; the few
+	// of them that left the store since stay in memory until it is drained.
 	used uses[*record]
 	// cores bounds the goroutines the partitions' scans use at once.
 	cores cores
