@@ -53,7 +53,7 @@ func (m *Memory) Delete(ctx context.Context, key string) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	id, ok := strings.CutPrefix(key, m.prefix())
+	id, ok := strings.CutPrefix(key, m.keyPrefix)
 	if !ok {
 		return false, nil
 	}

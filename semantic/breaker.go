@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -61,6 +62,10 @@ type BreakerOptions struct {
 // No request ever waits for a probe. It is safe for concurrent use.
 type Breaker struct {
 	o BreakerOptions
+	// healthy is set, under mu, while the breaker is closed with no failure
+	// counted: then a call takes no lock, so requests to a healthy
+	// dependency never wait for one another.
+	healthy atomic.Bool
 
 	mu          sync.Mutex
 	failures    int
@@ -101,7 +106,9 @@ func NewBreaker(o BreakerOptions) (*Breaker, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &Breaker{o: o}, nil
+	b := &Breaker{o: o}
+	b.healthy.Store(true)
+	return b, nil
 }
 
 // Do runs call unless the breaker is open, and records how it went. A call
@@ -122,6 +129,9 @@ func (b *Breaker) Do(ctx context.Context, call func(context.Context) error) erro
 // rejects reports whether the breaker is open, starting a probe when one
 // is due.
 func (b *Breaker) rejects(ctx context.Context) bool {
+	if b.healthy.Load() {
+		return false
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.open {
@@ -145,8 +155,12 @@ func (b *Breaker) probe(ctx context.Context) {
 }
 
 func (b *Breaker) record(err error) {
+	if err == nil && b.healthy.Load() {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	defer func() { b.healthy.Store(!b.open && b.failures == 0) }()
 	now := b.o.Now()
 	if err == nil {
 		if b.open {

@@ -249,20 +249,28 @@ func FormatDistance(d float64, exact bool) string {
 // Scope hashes a tenant's credential values into a partition scope. Values
 // are taken in the order given; a request with none of them gets the
 // anonymous scope (the hash of nothing).
-func Scope(values []string) string {
-	h := sha256.New()
-	for _, v := range values {
-		fmt.Fprintf(h, "%d:%s;", len(v), v)
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
+func Scope(values []string) string { return hashFields(values...) }
 
 func entryID(p Partition, window string) string {
-	h := sha256.New()
-	for _, s := range []string{p.Model, p.API, p.Scope, p.Fingerprint, window} {
-		fmt.Fprintf(h, "%d:%s;", len(s), s)
+	return hashFields(p.Model, p.API, p.Scope, p.Fingerprint, window)
+}
+
+// hashFields is the hex SHA-256 of the fields, each written as
+// "<length>:<field>;" so that no two lists hash alike. Entry IDs and scopes
+// name stored entries (Redis keys), so the form never changes.
+func hashFields(fields ...string) string {
+	var buf [512]byte // most requests' fields fit: no allocation
+	b := buf[:0]
+	for _, f := range fields {
+		b = appendField(b, f)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func appendField(b []byte, s string) []byte {
+	b = append(strconv.AppendInt(b, int64(len(s)), 10), ':')
+	return append(append(b, s...), ';')
 }
 
 func hashHex(s string) string {

@@ -2,6 +2,7 @@ package semantic
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
@@ -318,5 +319,23 @@ func TestCacheAsksTheVerifier(t *testing.T) {
 	if len(r.Candidates) != 2 || r.Candidates[0].Verdict.Accept || !r.Candidates[1].Verdict.Accept ||
 		r.Candidates[0].Distance > r.Candidates[1].Distance || r.Candidates[0].Key == "" {
 		t.Errorf("candidates = %+v; want the refused nearest, then the accepted one", r.Candidates)
+	}
+}
+
+// TestStoredKeysKeepTheirForm pins the hashes that name stored entries and
+// tenants (Redis keys, X-Cache-Key): a change would orphan every entry.
+func TestStoredKeysKeepTheirForm(t *testing.T) {
+	scope := Scope([]string{"authorization", "Bearer a"})
+	p := Partition{Model: hashHex("gpt-4o"), API: hashHex("openai"), Scope: scope, Fingerprint: "fp"}
+	key := keyOf("tenant", "the same prompt")
+	for _, tt := range []struct{ name, got, want string }{
+		{"scope", scope, "433eb350815f0d4a469742606e5d4304e1b895f8bb7d05268ef2342fd4c418a1"},
+		{"anonymous scope", Scope(nil), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+		{"entry ID", entryID(p, "user: what is 2+2?"), "aab8c5152dbf6bd8335869ae622c53b05c4c32386305a1701b76f36f0f611d9f"},
+		{"embedding key", hex.EncodeToString(key[:]), "5a039fd1dc57306e13eac5949061ef615c5a3bf294591d1720190be0a7f7b89a"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, tt.got, tt.want)
+		}
 	}
 }

@@ -34,6 +34,10 @@ type EmbeddingCache struct {
 	vectors  *lru[embedKey, []float32]
 	bytes    int
 	inflight map[embedKey]*embedCall
+	// index holds the remembered vectors by key, written under mu, read
+	// without it; used the keys it served since mu was last held (see uses).
+	index sync.Map
+	used  uses[embedKey]
 }
 
 type embedKey [sha256.Size]byte
@@ -63,8 +67,11 @@ func NewEmbeddingCache(o EmbeddingCacheOptions) (*EmbeddingCache, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	c := &EmbeddingCache{o: o, inflight: make(map[embedKey]*embedCall)}
-	c.vectors = newLRU(o.MaxEntries, func(_ embedKey, v []float32) { c.bytes -= embedEntrySize(v) })
+	c := &EmbeddingCache{o: o, inflight: make(map[embedKey]*embedCall), used: newUses[embedKey]()}
+	c.vectors = newLRU(o.MaxEntries, func(k embedKey, v []float32) {
+		c.bytes -= embedEntrySize(v)
+		c.index.Delete(k)
+	})
 	return c, nil
 }
 
@@ -119,8 +126,12 @@ func (c *EmbeddingCache) Embed(ctx context.Context, text string) ([]float32, err
 
 func (c *EmbeddingCache) embed(ctx context.Context, scope, text string) ([]float32, error) {
 	key := keyOf(scope, text)
+	if v, ok := c.index.Load(key); ok {
+		c.used.add(key, &c.mu, c.use)
+		return v.([]float32), nil
+	}
 	c.mu.Lock()
-	if v, ok := c.vectors.get(key); ok {
+	if v, ok := c.vectors.get(key); ok { // stored since the index was read
 		c.mu.Unlock()
 		return v, nil
 	}
@@ -171,6 +182,9 @@ func (c *EmbeddingCache) run(ctx context.Context, key embedKey, text string, cal
 	call.vec, call.err = c.o.Next.Embed(ctx, text)
 }
 
+// use moves key to the front of the LRU order, under mu.
+func (c *EmbeddingCache) use(key embedKey) { c.vectors.get(key) }
+
 // put remembers a vector within both bounds; one larger than MaxBytes is
 // not remembered.
 func (c *EmbeddingCache) put(key embedKey, vec []float32) {
@@ -178,8 +192,10 @@ func (c *EmbeddingCache) put(key embedKey, vec []float32) {
 	if size > c.o.MaxBytes {
 		return
 	}
+	c.used.drain(c.use) // before anything is evicted
 	c.vectors.delete(key)
 	c.vectors.put(key, vec)
+	c.index.Store(key, vec)
 	c.bytes += size
 	for c.bytes > c.o.MaxBytes {
 		c.vectors.remove(c.vectors.order.Back())
@@ -210,12 +226,8 @@ func (c *EmbeddingCache) Fits(text string) bool {
 }
 
 func keyOf(scope, text string) embedKey {
-	h := sha256.New()
-	_, _ = fmt.Fprintf(h, "%d:%s;", len(scope), scope)
-	_, _ = h.Write([]byte(text))
-	var k embedKey
-	h.Sum(k[:0])
-	return k
+	var buf [512]byte
+	return sha256.Sum256(append(appendField(buf[:0], scope), text...))
 }
 
 func embedEntrySize(v []float32) int { return sha256.Size + 4*len(v) + embedEntryOverhead }

@@ -51,6 +51,28 @@ func TestEmbeddingCacheSharesCalls(t *testing.T) {
 	}
 }
 
+// TestEmbeddingCacheHitsOrderEviction checks that a remembered vector
+// served counts as a use, also after more hits than the buffer of uses
+// holds.
+func TestEmbeddingCacheHitsOrderEviction(t *testing.T) {
+	for _, hits := range []int{1, 3 * useBuffer} {
+		ctx := context.Background()
+		emb := &wordEmbedder{}
+		c := newTestEmbeddingCache(t, emb, 2, 1<<20)
+		_, _ = c.Embed(ctx, "a")
+		_, _ = c.Embed(ctx, "b")
+		for range hits - 1 {
+			_, _ = c.Embed(ctx, "b")
+		}
+		_, _ = c.Embed(ctx, "a") // b is now the least recently used
+		_, _ = c.Embed(ctx, "c")
+		_, _ = c.Embed(ctx, "a")
+		if n := emb.calls.Load(); n != 3 {
+			t.Errorf("%d hits: %d calls, want 3 (a kept, b evicted)", hits, n)
+		}
+	}
+}
+
 func TestEmbeddingCacheBoundsBytes(t *testing.T) {
 	ctx := context.Background()
 	one := embedEntrySize(make([]float32, wordDims))

@@ -1,6 +1,9 @@
 package semantic
 
-import "container/list"
+import (
+	"container/list"
+	"sync"
+)
 
 // lru is a bounded map that forgets its least recently used key first. It
 // is not safe for concurrent use: its owners hold a lock.
@@ -66,5 +69,45 @@ func (c *lru[K, V]) len() int { return c.order.Len() }
 func (c *lru[K, V]) removeOldest() {
 	if el := c.order.Back(); el != nil {
 		c.remove(el)
+	}
+}
+
+// useBuffer is how many reads a uses buffer holds before a reader takes
+// its owner's lock to apply them.
+const useBuffer = 1024
+
+// uses records the keys that reads served without taking their owner's
+// lock, in order, so the owner can bring its LRU order up to date under the
+// lock before it evicts anything. A read under load then never waits for
+// the lock: a goroutine that parks on a contended mutex waits for a core
+// again when it is woken, behind every other runnable goroutine.
+type uses[T any] chan T
+
+func newUses[T any]() uses[T] { return make(chan T, useBuffer) }
+
+// add records a use of t. When the buffer is full it takes the owner's
+// lock, mu, and applies the recorded uses and t itself.
+func (u uses[T]) add(t T, mu sync.Locker, apply func(T)) {
+	select {
+	case u <- t:
+		return
+	default:
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	u.drain(apply)
+	apply(t)
+}
+
+// drain applies the recorded uses in the order they were made; the
+// owner's lock is held.
+func (u uses[T]) drain(apply func(T)) {
+	for {
+		select {
+		case t := <-u:
+			apply(t)
+		default:
+			return
+		}
 	}
 }

@@ -39,18 +39,33 @@ type MemoryOptions struct {
 // codes (a quarter) of the rows they leave in; it bounds each int8 code's
 // error and rescores exactly every entry the bounds cannot rule out, so it
 // returns what an exact float32 scan would (see memscan.go). mu guards only the bookkeeping
-// (index, LRU order, byte count), held for microseconds: an exact Get
-// never waits for a scan, and a write never stalls a reader.
+// (index, LRU order, byte count), held for microseconds by writes. Reads
+// take no lock a write holds: Get finds its entry in ids, Search its
+// partition under partsMu's read lock, and both record what they served in
+// used, which writes apply to the LRU order under mu before evicting. So an
+// exact Get never waits for a scan or a write, and a write never stalls a
+// reader.
 type Memory struct {
-	o  MemoryOptions
-	mu sync.Mutex
+	o         MemoryOptions
+	keyPrefix string
+	mu        sync.Mutex
 	// all holds every entry by ID in LRU order; scopes the same per tenant
-	// when MaxEntriesPerScope is set; parts the entries with a vector, by
-	// partition, for the scan.
+	// when MaxEntriesPerScope is set.
 	all    *lru[string, *record]
 	scopes map[string]*lru[string, *record]
-	parts  map[Partition]*partition
 	bytes  int64
+	// ids holds the entries of all by ID (string → *record), written under
+	// mu, read without it.
+	ids sync.Map
+	// parts holds the entries with a vector, by partition, for the scan;
+	// written under mu and partsMu, read under partsMu's read lock.
+	partsMu sync.RWMutex
+	parts   map[Partition]*partition
+	// used holds the entries reads served since mu was last held; the few
+	// of them that left the store since stay in memory until it is drained.
+	used uses[*record]
+	// cores bounds the goroutines the partitions' scans use at once.
+	cores cores
 	// rotations holds the sign codes' rotation by dimensions.
 	rotations sync.Map
 }
@@ -82,14 +97,18 @@ func NewMemory(o MemoryOptions) (*Memory, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	m := &Memory{o: o, scopes: make(map[string]*lru[string, *record]), parts: make(map[Partition]*partition)}
+	m := &Memory{
+		o: o, keyPrefix: "semproc:" + o.Namespace + ":", // as in Redis
+		scopes: make(map[string]*lru[string, *record]), parts: make(map[Partition]*partition), used: newUses[*record](), cores: newCores(),
+	}
 	m.all = newLRU(o.MaxEntries, m.evicted)
 	return m, nil
 }
 
 // entryOverhead approximates what an entry costs beside its vector, codes,
-// window, completion and ID: the record, its list elements and map slots.
-const entryOverhead = 320
+// window, completion and ID: the record, its list elements and map slots,
+// and its node in ids.
+const entryOverhead = 464
 
 // EntryBytes is what an entry of this window, completion, ID and vector
 // size counts against MaxBytes: the float32 vector, its int8 and sign
@@ -125,6 +144,7 @@ func (m *Memory) Put(ctx context.Context, e Entry) error {
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.used.drain(m.use) // before anything is evicted
 	p := m.parts[e.Partition]
 	if c.int8 != nil && p != nil && p.dims != len(e.Vector) {
 		return fmt.Errorf("memory store: %d dimensions, the partition's entries %d: %w", len(e.Vector), p.dims, ErrDimension)
@@ -132,13 +152,16 @@ func (m *Memory) Put(ctx context.Context, e Entry) error {
 	m.all.delete(e.ID) // a replaced entry leaves first
 	if c.int8 != nil {
 		if p = m.parts[e.Partition]; p == nil { // the delete may have emptied it
-			p = &partition{dims: len(e.Vector), stride: len(c.int8), words: len(c.signs), rot: m.rotation(len(e.Vector))}
+			p = &partition{dims: len(e.Vector), stride: len(c.int8), words: len(c.signs), rot: m.rotation(len(e.Vector)), cores: m.cores}
+			m.partsMu.Lock()
 			m.parts[e.Partition] = p
+			m.partsMu.Unlock()
 		}
 		p.add(rec, c)
 	}
 	m.bytes += rec.size
 	m.all.put(e.ID, rec)
+	m.ids.Store(e.ID, rec)
 	if m.o.MaxEntriesPerScope > 0 {
 		s := m.scopes[e.Partition.Scope]
 		if s == nil {
@@ -159,18 +182,23 @@ func (m *Memory) Get(ctx context.Context, p Partition, id string) (*Match, error
 		return nil, err
 	}
 	now := m.o.Now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	rec, ok := m.all.get(id)
-	if !ok || rec.e.Partition != p {
+	v, ok := m.ids.Load(id)
+	if !ok {
+		return nil, nil
+	}
+	rec := v.(*record)
+	if rec.e.Partition != p || rec.dead.Load() {
 		return nil, nil
 	}
 	if expired(rec, now) {
+		m.mu.Lock()
 		m.drop(rec)
+		m.mu.Unlock()
 		return nil, nil
 	}
-	m.touchScope(rec)
-	return m.match(rec, 0), nil
+	m.used.add(rec, &m.mu, m.use)
+	match := m.match(rec, 0)
+	return &match, nil
 }
 
 // Search returns the nearest live entries of q's partition within
@@ -183,9 +211,9 @@ func (m *Memory) Search(ctx context.Context, q Query) ([]Match, error) {
 		return nil, err
 	}
 	now := m.o.Now()
-	m.mu.Lock()
+	m.partsMu.RLock()
 	p := m.parts[q.Partition]
-	m.mu.Unlock()
+	m.partsMu.RUnlock()
 	if p == nil {
 		return []Match{}, nil
 	}
@@ -193,21 +221,21 @@ func (m *Memory) Search(ctx context.Context, q Query) ([]Match, error) {
 		return nil, fmt.Errorf("memory store: query has %d dimensions, entries %d: %w", len(q.Vector), p.dims, ErrDimension)
 	}
 	found, stale, err := p.search(ctx, q, now)
-
-	m.mu.Lock()
-	for _, rec := range stale {
-		m.drop(rec)
+	if len(stale) > 0 {
+		m.mu.Lock()
+		for _, rec := range stale {
+			m.drop(rec)
+		}
+		m.mu.Unlock()
 	}
 	out := make([]Match, 0, len(found))
 	for _, f := range found {
 		if f.rec.dead.Load() { // deleted, evicted or expired during the scan
 			continue
 		}
-		m.all.get(f.rec.e.ID) // a result counts as a use for the LRU bounds
-		m.touchScope(f.rec)
-		out = append(out, *m.match(f.rec, max(f.dist, 0)))
+		m.used.add(f.rec, &m.mu, m.use) // a result counts as a use for the LRU bounds
+		out = append(out, m.match(f.rec, max(f.dist, 0)))
 	}
-	m.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +265,12 @@ func (m *Memory) rotation(dims int) *vecmath.Rotation {
 	return r.(*vecmath.Rotation)
 }
 
-func (m *Memory) touchScope(rec *record) {
+// use moves rec to the front of the LRU lists, under mu.
+func (m *Memory) use(rec *record) {
+	if rec.dead.Load() {
+		return
+	}
+	m.all.get(rec.e.ID)
 	if s := m.scopes[rec.e.Partition.Scope]; s != nil {
 		s.get(rec.e.ID)
 	}
@@ -253,6 +286,7 @@ func (m *Memory) drop(rec *record) {
 		return
 	}
 	m.all.delete(rec.e.ID)
+	m.ids.CompareAndDelete(rec.e.ID, rec)
 	scope := rec.e.Partition.Scope
 	if s := m.scopes[scope]; s != nil {
 		s.delete(rec.e.ID)
@@ -264,7 +298,9 @@ func (m *Memory) drop(rec *record) {
 	if p := rec.part; p != nil {
 		p.remove(rec)
 		if p.live == 0 {
+			m.partsMu.Lock()
 			delete(m.parts, rec.e.Partition)
+			m.partsMu.Unlock()
 		}
 	}
 }
@@ -273,10 +309,7 @@ func expired(rec *record, now time.Time) bool {
 	return !now.Before(rec.e.StoredAt.Add(rec.e.TTL))
 }
 
-func (m *Memory) match(rec *record, dist float64) *Match {
+func (m *Memory) match(rec *record, dist float64) Match {
 	e := rec.e
-	return &Match{Entry: e, Key: m.prefix() + e.ID, Distance: dist, ExpiresAt: e.StoredAt.Add(e.TTL)}
+	return Match{Entry: e, Key: m.keyPrefix + e.ID, Distance: dist, ExpiresAt: e.StoredAt.Add(e.TTL)}
 }
-
-// prefix starts every entry's key, as in Redis: semproc:<namespace>:.
-func (m *Memory) prefix() string { return "semproc:" + m.o.Namespace + ":" }

@@ -44,6 +44,58 @@ func TestMemoryEvictsLeastRecentlyUsed(t *testing.T) {
 	}
 }
 
+// TestMemoryReadsOrderEviction checks that what Get and Search serve
+// counts as a use for the LRU bounds, of the store and of a tenant, also
+// when more reads than the buffer of uses holds come between two writes.
+func TestMemoryReadsOrderEviction(t *testing.T) {
+	ctx := context.Background()
+	p := Partition{Scope: "s"}
+	tests := []struct {
+		name     string
+		perScope bool
+		read     func(m *Memory) // makes a the most recently used of a, b
+	}{
+		{"get", false, func(m *Memory) { _, _ = m.Get(ctx, p, "a") }},
+		{"search", false, func(m *Memory) {
+			_, _ = m.Search(ctx, Query{Partition: p, Vector: unit(0), MaxDistance: 0.1})
+		}},
+		{"reads past the buffer", false, func(m *Memory) {
+			for range 3 * useBuffer {
+				_, _ = m.Get(ctx, p, "b")
+			}
+			_, _ = m.Get(ctx, p, "a")
+		}},
+		{"tenant bound", true, func(m *Memory) { _, _ = m.Get(ctx, p, "a") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := &clock{t: time.Unix(1_700_000_000, 0)}
+			o := MemoryOptions{MaxEntries: 2, Dimensions: wordDims, Now: clk.now}
+			if tt.perScope {
+				o.MaxEntries, o.MaxEntriesPerScope = 10, 2
+			}
+			m, err := NewMemory(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, id := range []string{"a", "b", "c"} {
+				if err := m.Put(ctx, Entry{ID: id, Partition: p, Vector: unit(i), StoredAt: clk.t, TTL: time.Hour}); err != nil {
+					t.Fatal(err)
+				}
+				if id == "b" {
+					tt.read(m)
+				}
+			}
+			if got, _ := m.Get(ctx, p, "b"); got != nil {
+				t.Error("b was used least recently and should have been evicted")
+			}
+			if got, _ := m.Get(ctx, p, "a"); got == nil {
+				t.Error("a was used last and should have been kept")
+			}
+		})
+	}
+}
+
 func TestMemorySearchNearestWithinThreshold(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: time.Unix(1_700_000_000, 0)}
@@ -118,6 +170,10 @@ func TestMemoryConcurrentUse(t *testing.T) {
 	if n := must(m.DeleteWhere(ctx, Filter{})); m.Len() != 0 || m.Bytes() != 0 || len(m.parts) != 0 {
 		t.Errorf("after deleting all %d: %d entries, %d bytes, %d partitions", n, m.Len(), m.Bytes(), len(m.parts))
 	}
+	m.ids.Range(func(id, _ any) bool {
+		t.Errorf("after deleting all: %s still in the ID index", id)
+		return false
+	})
 }
 
 func must[T any](v T, err error) T {
@@ -229,7 +285,7 @@ func TestMemorySearchSkipsEntriesDeadDuringScan(t *testing.T) {
 				}
 			}
 			ctx := &onCheck{Context: context.Background(), at: at, do: func() {
-				if ok, err := m.Delete(context.Background(), m.prefix()+"gone"); !ok || err != nil {
+				if ok, err := m.Delete(context.Background(), m.keyPrefix+"gone"); !ok || err != nil {
 					t.Errorf("delete: %v %v", ok, err)
 				}
 			}}

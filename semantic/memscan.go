@@ -29,6 +29,7 @@ const (
 type partition struct {
 	dims, stride, words int
 	rot                 *vecmath.Rotation
+	cores               cores
 	blocks              atomic.Pointer[[]*block]
 	live                int // rows not dead, under Memory.mu
 }
@@ -136,6 +137,33 @@ type found struct {
 // goroutine: about a hundred microseconds.
 const minBytesPerWorker = 1 << 20
 
+// cores holds a token for each core (GOMAXPROCS) a store's scans may use
+// at once. A search scans on as many goroutines as it can take tokens for,
+// without waiting, and at least on its own: under many concurrent searches
+// each scans alone, since a search split over several goroutines would wait
+// for its slowest share, each queued behind every other runnable goroutine.
+type cores chan struct{}
+
+func newCores() cores { return make(cores, runtime.GOMAXPROCS(0)) }
+
+// take takes up to n tokens without waiting and returns how many it took.
+func (c cores) take(n int) int {
+	for i := range n {
+		select {
+		case c <- struct{}{}:
+		default:
+			return i
+		}
+	}
+	return n
+}
+
+func (c cores) give(n int) {
+	for range n {
+		<-c
+	}
+}
+
 // signFilterRows is the partition size from which a search reads the sign
 // codes first: below it the int8 codes are few enough to read them all, and
 // rotating the query would cost more than it saves.
@@ -175,8 +203,9 @@ func (p *partition) search(ctx context.Context, q Query, now time.Time) ([]found
 		s.hmax = thresholdHamming(q.MaxDistance, p.dims)
 		rowBytes = 8 * p.words
 	}
-	workers := min(runtime.GOMAXPROCS(0), max(rows*rowBytes/minBytesPerWorker, 1), len(blocks))
-	scans := make([]scan, max(workers, 1))
+	held := p.cores.take(min(cap(p.cores), max(rows*rowBytes/minBytesPerWorker, 1), len(blocks)))
+	defer p.cores.give(held)
+	scans := make([]scan, max(held, 1))
 	var wg sync.WaitGroup
 	for w := range scans {
 		scans[w] = s

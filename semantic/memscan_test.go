@@ -178,3 +178,33 @@ func (c *cancelAfter) Err() error {
 	}
 	return nil
 }
+
+// TestMemorySearchSharesCores checks that a partition large enough to be
+// scanned by several goroutines gives the exact scan's answer whether the
+// cores are free (its scan fans out) or all taken by other scans (it scans
+// alone, without waiting for one).
+func TestMemorySearchSharesCores(t *testing.T) {
+	const dims = 1536
+	n := 2*minBytesPerWorker/(8*vecmath.Words(dims)) + blockRows // two workers' worth of sign codes
+	r := rand.New(rand.NewPCG(7, 7))
+	m, err := NewMemory(MemoryOptions{MaxEntries: n, Dimensions: dims})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, now := Partition{Scope: "s"}, time.Now()
+	entries := map[string]Entry{}
+	for i := range n {
+		e := Entry{ID: fmt.Sprint(i), Partition: p, Vector: randomUnit(r, dims), StoredAt: now, TTL: time.Hour}
+		entries[e.ID] = e
+		if err := m.Put(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := Query{Partition: p, Vector: perturbed(r, entries["7"].Vector, 0.5/dims), MaxDistance: 0.1, K: 3}
+	want := exactTopK(entries, q, now)
+	for _, taken := range []int{0, cap(m.cores)} {
+		held := m.cores.take(taken)
+		checkAgainstExact(t, fmt.Sprintf("%d of %d cores taken", held, cap(m.cores)), must(m.Search(context.Background(), q)), want)
+		m.cores.give(held)
+	}
+}
