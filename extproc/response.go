@@ -86,7 +86,7 @@ func (st *stream) store() {
 	st.s.writes.Add(1)
 	go func() {
 		defer st.s.writes.Done()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(st.ctx), st.s.o.StoreTimeout)
+		ctx, cancel := context.WithTimeoutCause(context.WithoutCancel(st.ctx), st.s.o.StoreTimeout, semantic.ErrBudget)
 		defer cancel()
 		// The write outlives the request: a trace of its own, linked to
 		// the request's span.

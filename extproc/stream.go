@@ -284,7 +284,7 @@ func (st *stream) endRequestBody(eos bool) []*extprocv3.ProcessingResponse {
 	// response) are cached under its tenant scope only.
 	scope := st.scope()
 	st.ctx = semantic.WithEmbedScope(st.ctx, scope, scope != "")
-	ctx, cancel := context.WithTimeout(st.ctx, st.s.o.LookupTimeout)
+	ctx, cancel := context.WithTimeoutCause(st.ctx, st.s.o.LookupTimeout, semantic.ErrBudget)
 	defer cancel()
 	ctx, span := st.s.o.Tracer.Start(ctx, "semproc.request_body")
 	defer span.End()

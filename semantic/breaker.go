@@ -111,15 +111,21 @@ func NewBreaker(o BreakerOptions) (*Breaker, error) {
 	return b, nil
 }
 
+// ErrBudget is the cause of a context whose deadline is semproc's own time
+// budget for dependency calls (the lookup and store timeouts): running out
+// of it is the dependency's failure. Set it with context.WithTimeoutCause.
+var ErrBudget = errors.New("semproc's time budget for the dependency ran out")
+
 // Do runs call unless the breaker is open, and records how it went. A call
-// ended because its caller went away says nothing about the dependency and
-// is not counted.
+// ended because its caller went away (cancelled, or past a deadline of the
+// caller's own, such as a gRPC client's) says nothing about the dependency
+// and is not counted; one that ran out of semproc's budget (ErrBudget) is.
 func (b *Breaker) Do(ctx context.Context, call func(context.Context) error) error {
 	if b.rejects(ctx) {
 		return ErrBreakerOpen
 	}
 	err := call(ctx)
-	if err != nil && errors.Is(context.Cause(ctx), context.Canceled) {
+	if err != nil && ctx.Err() != nil && !errors.Is(context.Cause(ctx), ErrBudget) {
 		return err
 	}
 	b.record(err)

@@ -95,7 +95,8 @@ func TestBreakerCounting(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		// steps: "f" fails, "s" succeeds, "c" fails with the caller gone,
-		// "w" waits past the window.
+		// "d" past the caller's own deadline, "b" past semproc's budget
+		// (ErrBudget), "w" waits past the window.
 		steps string
 		want  string
 	}{
@@ -103,6 +104,8 @@ func TestBreakerCounting(t *testing.T) {
 		{"a success resets the count", "ffsff", BreakerClosed},
 		{"failures spread beyond the window", "ffwf", BreakerClosed},
 		{"callers that went away are not failures", "ffccc", BreakerClosed},
+		{"a caller's own deadline is not a failure", "ffddd", BreakerClosed},
+		{"running out of semproc's budget is", "fbb", BreakerOpen},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := &fakeClock{now: time.Unix(1000, 0)}
@@ -117,6 +120,14 @@ func TestBreakerCounting(t *testing.T) {
 					c, cancel := context.WithCancel(ctx)
 					cancel()
 					ctx, err = c, context.Canceled
+				case 'd', 'b':
+					var cause error
+					if s == 'b' {
+						cause = ErrBudget
+					}
+					c, cancel := context.WithDeadlineCause(ctx, clock.now, cause)
+					defer cancel()
+					ctx, err = c, context.DeadlineExceeded
 				case 'w':
 					clock.add(11 * time.Second)
 					continue
