@@ -23,20 +23,27 @@ type Verifier interface {
 
 // The checks a Checker runs, by the names eval's -without flag takes.
 const (
-	CheckNumbers   = "numbers"   // the same numbers and operators
-	CheckNegation  = "negation"  // a negation on both sides or neither
-	CheckQuestion  = "question"  // the same kind of answer asked for (where, how much)
-	CheckOpposites = "opposites" // no word against its opposite (first/last, install/uninstall)
-	CheckDirection = "direction" // no reversed request (miles to km / km to miles)
-	CheckNames     = "names"     // every name and unknown word has its counterpart
-	CheckSiblings  = "siblings"  // no thing swapped for another of its kind (Paris/Lyon)
-	CheckConjunct  = "conjunct"  // no "X and Y" against X alone
-	CheckSwap      = "swap"      // no content word or phrase swapped for an unrelated one
-	CheckTiers     = "tiers"     // the more words differ, the nearer the pair must be
+	CheckNumbers    = "numbers"    // the same numbers and operators
+	CheckNegation   = "negation"   // a negation on both sides or neither
+	CheckQuestion   = "question"   // the same kind of answer asked for (where, how much)
+	CheckOpposites  = "opposites"  // no word against its opposite (first/last, install/uninstall)
+	CheckDirection  = "direction"  // no reversed request (miles to km / km to miles)
+	CheckNames      = "names"      // every name and unknown word has its counterpart
+	CheckSiblings   = "siblings"   // no thing swapped for another of its kind (Paris/Lyon)
+	CheckUnits      = "units"      // no unit of measure aligned with another (minutes/hours)
+	CheckComparison = "comparison" // no comparison against another (biggest/most)
+	CheckConjunct   = "conjunct"   // no "X and Y" against X alone
+	CheckSwap       = "swap"       // no content word or phrase swapped for an unrelated one
+	CheckGeneric    = "generic"    // no content word where the other has a generic one (kill/find)
+	CheckModifier   = "modifier"   // no word added before a shared one (weighted gpa/gpa)
+	CheckTiers      = "tiers"      // the more words differ, the nearer the pair must be
 )
 
 // Checks lists every check, in the order they run.
-var Checks = []string{CheckNumbers, CheckNegation, CheckQuestion, CheckOpposites, CheckDirection, CheckNames, CheckSiblings, CheckConjunct, CheckSwap, CheckTiers}
+var Checks = []string{
+	CheckNumbers, CheckNegation, CheckQuestion, CheckOpposites, CheckDirection, CheckNames, CheckSiblings,
+	CheckUnits, CheckComparison, CheckConjunct, CheckSwap, CheckGeneric, CheckModifier, CheckTiers,
+}
 
 // Checker is the built-in verifier. It aligns the content words of two
 // windows (the same word, base form or synonym, a misspelling, a compound)
@@ -155,6 +162,16 @@ func (c *Checker) check(q, s []token) (alignment, string) {
 			}
 		}
 	}
+	if !c.Without[CheckUnits] {
+		if reason := c.otherUnits(a); reason != "" {
+			return a, reason
+		}
+	}
+	if !c.Without[CheckComparison] {
+		if reason := c.otherComparison(a, q, s); reason != "" {
+			return a, reason
+		}
+	}
 	if !c.Without[CheckConjunct] {
 		if reason := droppedConjunct(a, q, s); reason != "" {
 			return a, reason
@@ -165,6 +182,16 @@ func (c *Checker) check(q, s []token) (alignment, string) {
 			return a, fmt.Sprintf("%q was swapped for %q", a.s[0].text, a.q[0].text)
 		}
 		if reason := swappedPhrase(a); reason != "" {
+			return a, reason
+		}
+	}
+	if !c.Without[CheckGeneric] {
+		if reason := c.forGenericWord(a, q, s); reason != "" {
+			return a, reason
+		}
+	}
+	if !c.Without[CheckModifier] {
+		if reason := addedModifier(a, q, s); reason != "" {
 			return a, reason
 		}
 	}
