@@ -438,32 +438,44 @@ const maxModified = 12
 type loneWord struct {
 	window, content, other []token
 	i                      int
-	// partner maps the position of an aligned word of window to its
-	// partner's in other.
-	partner func(at int) (int, bool)
+	// pairs maps the position of a word of the query paired one for one
+	// to its partner's in the stored window; stored: the lone word is the
+	// stored window's.
+	pairs  map[int]int
+	stored bool
 }
 
 func (l loneWord) word() token { return l.content[l.i] }
 
+// partner is the position in other of the partner of window[at].
+func (l loneWord) partner(at int) (int, bool) {
+	if !l.stored {
+		p, ok := l.pairs[at]
+		return p, ok
+	}
+	for k, v := range l.pairs {
+		if v == at {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
 // lone finds the pair's one unaligned content word, if one side has one
 // and the other none.
 func (a alignment) lone(q, s []token) (loneWord, bool) {
+	l := loneWord{window: q, content: a.cq, other: s, pairs: a.partner}
+	unaligned := a.q
 	switch {
-	case len(a.q) == 1 && len(a.s) == 0 && slices.ContainsFunc(a.cq, func(t token) bool { return t.at == a.q[0].at }):
-		return loneWord{window: q, content: a.cq, other: s, i: slices.IndexFunc(a.cq, func(t token) bool { return t.at == a.q[0].at }),
-			partner: func(at int) (int, bool) { p, ok := a.partner[at]; return p, ok }}, true
-	case len(a.s) == 1 && len(a.q) == 0 && slices.ContainsFunc(a.cs, func(t token) bool { return t.at == a.s[0].at }):
-		return loneWord{window: s, content: a.cs, other: q, i: slices.IndexFunc(a.cs, func(t token) bool { return t.at == a.s[0].at }),
-			partner: func(at int) (int, bool) {
-				for k, v := range a.partner {
-					if v == at {
-						return k, true
-					}
-				}
-				return 0, false
-			}}, true
+	case len(a.q) == 1 && len(a.s) == 0:
+	case len(a.s) == 1 && len(a.q) == 0:
+		l.window, l.content, l.other, l.stored = s, a.cs, q, true
+		unaligned = a.s
+	default:
+		return loneWord{}, false
 	}
-	return loneWord{}, false
+	l.i = slices.IndexFunc(l.content, func(t token) bool { return t.at == unaligned[0].at })
+	return l, l.i >= 0
 }
 
 // gap is where the lone word stands in the other window: the tokens

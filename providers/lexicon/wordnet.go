@@ -314,26 +314,12 @@ func (w *WordNet) kindOf(sa, sb []int32) bool {
 // distance measured by the time taken to cover it), "grams" and "ounces";
 // not "hr" and "hour", or "km" and "kilometers".
 func (w *WordNet) OtherUnits(a, b string) bool {
-	ua, ub := w.units(w.entry(a).senses), w.units(w.entry(b).senses)
-	if len(ua) == 0 || len(ub) == 0 {
+	sa, sb := w.entry(a).senses, w.entry(b).senses
+	isUnit := func(s int32) bool { return w.synsets[s].unit }
+	if !slices.ContainsFunc(sa, isUnit) || !slices.ContainsFunc(sb, isUnit) {
 		return false
 	}
-	for _, s := range ua {
-		if slices.Contains(ub, s) {
-			return false
-		}
-	}
-	return true
-}
-
-func (w *WordNet) units(senses []int32) []int32 {
-	var out []int32
-	for _, s := range senses {
-		if w.synsets[s].unit {
-			out = append(out, s)
-		}
-	}
-	return out
+	return !slices.ContainsFunc(sa, func(s int32) bool { return w.synsets[s].unit && slices.Contains(sb, s) })
 }
 
 // Compared reports whether word is an adjective's comparative or
