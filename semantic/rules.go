@@ -352,10 +352,12 @@ func (c *Checker) otherComparison(a alignment, q, s []token) string {
 
 // genericWords are small words that the alignment leaves out but that
 // say something when a content word stands in their place: a verb of
-// general action ("find the process" against "kill the process") or a
-// pronoun for anyone ("to everyone" against "to the host").
-var genericWords = setOf(`get gets got getting go goes going went keep keeps kept use uses used using
-take takes taking took make makes making made put puts find give show tell
+// general action on an object ("find the process" against "kill the
+// process") or a pronoun for anyone ("to everyone" against "to the
+// host"). Verbs that take a clause rather than an object are left out:
+// "get my kitten spayed", "tell if it is a cold", "show me how".
+var genericWords = setOf(`go goes going went keep keeps kept use uses used using
+take takes taking took make makes making made put puts find
 everyone anyone everybody anybody somebody someone everything anything something`)
 
 // forGenericWord: the one unaligned content word of a window, and none

@@ -334,6 +334,8 @@ func TestCheckerGeneric(t *testing.T) {
 		{"is it rude to leave without saying goodbye to everyone", "is it rude to leave without saying goodbye to the host", 0.05, false, `"host" stands where "everyone" does`},
 		{"how do i access the docs for the main version", "how do i find the docs for the main version", 0.05, true, "1 of"},
 		{"how do i cook pancakes", "how do i make pancakes", 0.05, true, "1 of"},
+		// A verb that takes a clause is no action on an object.
+		{"at what age should a kitten be spayed", "when should i get my kitten spayed", 0.05, true, "1 of"},
 		// Content words moved into the gap: the sentence was rebuilt.
 		{"Datasets can be used to load zipped CSV files.", "Yes, zipped CSV files can be loaded using Datasets.", 0.05, true, "1 of"},
 	})
