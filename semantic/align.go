@@ -131,7 +131,9 @@ func (c *Checker) same(a, b string) bool {
 	if a == b || stem(a) == stem(b) {
 		return true
 	}
-	return c.Lexicon != nil && c.Lexicon.Relate(a, b) == Same
+	// Two units of measure are never one (units): "every 5 minutes" is not
+	// "every 5 hours", whatever other sense the two share.
+	return c.Lexicon != nil && c.Lexicon.Relate(a, b) == Same && (c.Without[CheckUnits] || !c.Lexicon.OtherUnits(a, b))
 }
 
 // misspelt: one edit apart (two for long words), neither a known word, and

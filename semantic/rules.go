@@ -298,3 +298,205 @@ func isUnaligned(unaligned []token, t token) bool {
 func saidAligned(window, unaligned []token, word string) bool {
 	return slices.ContainsFunc(window, func(t token) bool { return t.text == word && !isUnaligned(unaligned, t) })
 }
+
+// otherUnits finds two unaligned words that name different units of
+// measure ("every 5 hours" against "every 5 minutes"): same refuses to
+// align them, and this says why.
+func (c *Checker) otherUnits(a alignment) string {
+	if c.Lexicon == nil {
+		return ""
+	}
+	for _, x := range a.q {
+		for _, y := range a.s {
+			if c.Lexicon.OtherUnits(x.text, y.text) {
+				return fmt.Sprintf("%q and %q are different units", x.text, y.text)
+			}
+		}
+	}
+	return ""
+}
+
+// degreeWords compare without a suffix of their own.
+var degreeWords = setOf(`more most less least fewer fewest better best worse worst`)
+
+// compared: a comparative or superlative ("most", "biggest").
+func (c *Checker) compared(w string) bool {
+	return degreeWords[w] || c.Lexicon != nil && c.Lexicon.Compared(w)
+}
+
+// otherComparison: an unaligned comparative or superlative on one side,
+// right before a word both sides share, and on the other a comparison it
+// does not align with ("the biggest moon" against "the most moons", "the
+// cheapest flight" against "the fastest flight"): the two ask for the top
+// of different scales. "The largest number of moons" compares what "the
+// most moons" does: "number" is no shared word.
+func (c *Checker) otherComparison(a alignment, q, s []token) string {
+	for _, side := range [2]struct{ window, unaligned, otherUnaligned, other []token }{{q, a.q, a.s, s}, {s, a.s, a.q, q}} {
+		for _, x := range side.unaligned {
+			if !c.compared(x.text) || x.at+1 >= len(side.window) {
+				continue
+			}
+			if next := side.window[x.at+1]; !isContent(next) || isUnaligned(side.unaligned, next) {
+				continue
+			}
+			for _, y := range side.other {
+				free := !isContent(y) || isUnaligned(side.otherUnaligned, y)
+				if free && y.text != x.text && c.compared(y.text) && !c.same(x.text, y.text) {
+					return fmt.Sprintf("%q and %q compare on different scales", x.text, y.text)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// genericWords are small words that the alignment leaves out but that
+// say something when a content word stands in their place: a verb of
+// general action on an object ("find the process" against "kill the
+// process") or a pronoun for anyone ("to everyone" against "to the
+// host"). Verbs that take a clause rather than an object are left out:
+// "get my kitten spayed", "tell if it is a cold", "show me how".
+var genericWords = setOf(`go goes going went keep keeps kept use uses used using
+take takes taking took make makes making made put puts find
+everyone anyone everybody anybody somebody someone everything anything something`)
+
+// forGenericWord: the one unaligned content word of a window, and none
+// on the other side, stands where the other window has, between the same
+// aligned words, a generic word it does not mean ("kill the process" /
+// "find which process", "goodbye to the host" / "goodbye to everyone").
+func (c *Checker) forGenericWord(a alignment, q, s []token) string {
+	l, ok := a.lone(q, s)
+	if !ok {
+		return ""
+	}
+	from, to, ok := l.gap()
+	if !ok {
+		return ""
+	}
+	// Only small words between: content words there moved, and the
+	// sentence was built anew ("can be used to load" / "loaded using").
+	gap := l.other[from:to]
+	if slices.ContainsFunc(gap, isContent) {
+		return ""
+	}
+	for _, y := range gap {
+		if genericWords[y.text] && !c.same(l.word().text, y.text) && !(c.Lexicon != nil && c.Lexicon.Relate(l.word().text, y.text) == Kind) {
+			return fmt.Sprintf("%q stands where %q does", l.word().text, y.text)
+		}
+	}
+	return ""
+}
+
+// addedModifier: the one unaligned content word of a window, and none on
+// the other side, stands right before a word both windows share ("my
+// weighted gpa" against "my gpa", "phone camera" against "camera"): it
+// narrows the thing asked about to a kind of it.
+func addedModifier(a alignment, q, s []token) string {
+	l, ok := a.lone(q, s)
+	if !ok || a.content > maxModified {
+		return ""
+	}
+	x := l.word()
+	if x.at+1 >= len(l.window) || l.i+1 >= len(l.content) || l.content[l.i+1].at != x.at+1 || saidAligned(l.window, []token{x}, x.text) {
+		return ""
+	}
+	head, ok := l.partner(x.at + 1)
+	if !ok {
+		return ""
+	}
+	// The word is inserted into a sequence both windows have: what stands
+	// before it stands before the shared word on the other side ("my
+	// weighted gpa" / "my gpa", "best phone camera" / "best camera"), not
+	// a word moved there ("python loop throws IndexError" / "getting
+	// IndexError") or a verb for another ("I cook pancakes" / "make
+	// pancakes").
+	if !l.before(x.at, head) {
+		return ""
+	}
+	return fmt.Sprintf("%q narrows %q", x.text, l.window[x.at+1].text)
+}
+
+// before: the tokens before window[at] and before other[head] are the
+// same small word (or both the start), or partners.
+func (l loneWord) before(at, head int) bool {
+	switch {
+	case at == 0 || head == 0:
+		return at == 0 && head == 0
+	case !isContent(l.window[at-1]) && l.window[at-1].text == l.other[head-1].text:
+		return true
+	}
+	p, ok := l.partner(at - 1)
+	return ok && p == head-1
+}
+
+// maxModified bounds the content words (of both windows) of a pair the
+// modifier rule reads: in a chat question one word added before a noun
+// narrows what is asked; in a long statement it more often restates it
+// ("its corresponding tokenizer").
+const maxModified = 12
+
+// loneWord is the one unaligned content word of a pair, on the side that
+// has it: window's content word content[i]; other is the other window.
+type loneWord struct {
+	window, content, other []token
+	i                      int
+	// pairs maps the position of a word of the query paired one for one
+	// to its partner's in the stored window; stored: the lone word is the
+	// stored window's.
+	pairs  map[int]int
+	stored bool
+}
+
+func (l loneWord) word() token { return l.content[l.i] }
+
+// partner is the position in other of the partner of window[at].
+func (l loneWord) partner(at int) (int, bool) {
+	if !l.stored {
+		p, ok := l.pairs[at]
+		return p, ok
+	}
+	for k, v := range l.pairs {
+		if v == at {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// lone finds the pair's one unaligned content word, if one side has one
+// and the other none.
+func (a alignment) lone(q, s []token) (loneWord, bool) {
+	l := loneWord{window: q, content: a.cq, other: s, pairs: a.partner}
+	unaligned := a.q
+	switch {
+	case len(a.q) == 1 && len(a.s) == 0:
+	case len(a.s) == 1 && len(a.q) == 0:
+		l.window, l.content, l.other, l.stored = s, a.cs, q, true
+		unaligned = a.s
+	default:
+		return loneWord{}, false
+	}
+	l.i = slices.IndexFunc(l.content, func(t token) bool { return t.at == unaligned[0].at })
+	return l, l.i >= 0
+}
+
+// gap is where the lone word stands in the other window: the tokens
+// between the partners of its content neighbours (or the window's ends).
+func (l loneWord) gap() (from, to int, ok bool) {
+	from, to = 0, len(l.other)
+	if l.i > 0 {
+		p, ok := l.partner(l.content[l.i-1].at)
+		if !ok {
+			return 0, 0, false
+		}
+		from = p + 1
+	}
+	if l.i+1 < len(l.content) {
+		p, ok := l.partner(l.content[l.i+1].at)
+		if !ok {
+			return 0, 0, false
+		}
+		to = p
+	}
+	return from, to, from <= to
+}

@@ -23,20 +23,27 @@ type Verifier interface {
 
 // The checks a Checker runs, by the names eval's -without flag takes.
 const (
-	CheckNumbers   = "numbers"   // the same numbers and operators
-	CheckNegation  = "negation"  // a negation on both sides or neither
-	CheckQuestion  = "question"  // the same kind of answer asked for (where, how much)
-	CheckOpposites = "opposites" // no word against its opposite (first/last, install/uninstall)
-	CheckDirection = "direction" // no reversed request (miles to km / km to miles)
-	CheckNames     = "names"     // every name and unknown word has its counterpart
-	CheckSiblings  = "siblings"  // no thing swapped for another of its kind (Paris/Lyon)
-	CheckConjunct  = "conjunct"  // no "X and Y" against X alone
-	CheckSwap      = "swap"      // no content word or phrase swapped for an unrelated one
-	CheckTiers     = "tiers"     // the more words differ, the nearer the pair must be (or Checker.Score decides)
+	CheckNumbers    = "numbers"    // the same numbers and operators
+	CheckNegation   = "negation"   // a negation on both sides or neither
+	CheckQuestion   = "question"   // the same kind of answer asked for (where, how much)
+	CheckOpposites  = "opposites"  // no word against its opposite (first/last, install/uninstall)
+	CheckDirection  = "direction"  // no reversed request (miles to km / km to miles)
+	CheckNames      = "names"      // every name and unknown word has its counterpart
+	CheckSiblings   = "siblings"   // no thing swapped for another of its kind (Paris/Lyon)
+	CheckUnits      = "units"      // no unit of measure aligned with another (minutes/hours)
+	CheckComparison = "comparison" // no comparison against another (biggest/most)
+	CheckConjunct   = "conjunct"   // no "X and Y" against X alone
+	CheckSwap       = "swap"       // no content word or phrase swapped for an unrelated one
+	CheckGeneric    = "generic"    // no content word where the other has a generic one (kill/find)
+	CheckModifier   = "modifier"   // no word added before a shared one (weighted gpa/gpa)
+	CheckTiers      = "tiers"      // the more words differ, the nearer the pair must be (or Checker.Score decides)
 )
 
 // Checks lists every check, in the order they run.
-var Checks = []string{CheckNumbers, CheckNegation, CheckQuestion, CheckOpposites, CheckDirection, CheckNames, CheckSiblings, CheckConjunct, CheckSwap, CheckTiers}
+var Checks = []string{
+	CheckNumbers, CheckNegation, CheckQuestion, CheckOpposites, CheckDirection, CheckNames, CheckSiblings,
+	CheckUnits, CheckComparison, CheckConjunct, CheckSwap, CheckGeneric, CheckModifier, CheckTiers,
+}
 
 // Checker is the built-in verifier. It aligns the content words of two
 // windows (the same word, base form or synonym, a misspelling, a compound)
@@ -133,49 +140,68 @@ func (c *Checker) check(q, s []token) (alignment, string) {
 		}
 	}
 	a := c.align(q, s)
-	if !c.Without[CheckOpposites] {
-		if reason := c.opposite(a); reason != "" {
-			return a, reason
+	for _, r := range wordRules {
+		if c.Without[r.check] {
+			continue
 		}
-	}
-	if !c.Without[CheckDirection] {
-		if reason := c.direction(q, s); reason != "" {
-			return a, reason
-		}
-		if reason := otherRelation(a); reason != "" {
-			return a, reason
-		}
-	}
-	if !c.Without[CheckNames] {
-		for _, t := range append(append([]token(nil), a.q...), a.s...) {
-			if t.entity || c.Lexicon != nil && !c.Lexicon.Known(t.text) {
-				return a, fmt.Sprintf("the name %q has no counterpart", t.text)
-			}
-		}
-	}
-	if !c.Without[CheckSiblings] && c.Lexicon != nil {
-		for _, x := range a.q {
-			for _, y := range a.s {
-				if c.Lexicon.Relate(x.text, y.text) == Sibling {
-					return a, fmt.Sprintf("%q and %q are different things of one kind", x.text, y.text)
-				}
-			}
-		}
-	}
-	if !c.Without[CheckConjunct] {
-		if reason := droppedConjunct(a, q, s); reason != "" {
-			return a, reason
-		}
-	}
-	if !c.Without[CheckSwap] {
-		if len(a.q) == 1 && len(a.s) == 1 {
-			return a, fmt.Sprintf("%q was swapped for %q", a.s[0].text, a.q[0].text)
-		}
-		if reason := swappedPhrase(a); reason != "" {
+		if reason := r.rule(c, a, q, s); reason != "" {
 			return a, reason
 		}
 	}
 	return a, ""
+}
+
+// wordRules are the rules that read the alignment, in order, by the
+// check that runs them.
+var wordRules = []struct {
+	check string
+	rule  func(c *Checker, a alignment, q, s []token) string
+}{
+	{CheckOpposites, func(c *Checker, a alignment, _, _ []token) string { return c.opposite(a) }},
+	{CheckDirection, func(c *Checker, _ alignment, q, s []token) string { return c.direction(q, s) }},
+	{CheckDirection, func(_ *Checker, a alignment, _, _ []token) string { return otherRelation(a) }},
+	{CheckNames, func(c *Checker, a alignment, _, _ []token) string { return c.unmatchedName(a) }},
+	{CheckSiblings, func(c *Checker, a alignment, _, _ []token) string { return c.siblings(a) }},
+	{CheckUnits, func(c *Checker, a alignment, _, _ []token) string { return c.otherUnits(a) }},
+	{CheckComparison, (*Checker).otherComparison},
+	{CheckConjunct, func(_ *Checker, a alignment, q, s []token) string { return droppedConjunct(a, q, s) }},
+	{CheckSwap, func(_ *Checker, a alignment, _, _ []token) string { return swappedWord(a) }},
+	{CheckSwap, func(_ *Checker, a alignment, _, _ []token) string { return swappedPhrase(a) }},
+	{CheckGeneric, (*Checker).forGenericWord},
+	{CheckModifier, func(_ *Checker, a alignment, q, s []token) string { return addedModifier(a, q, s) }},
+}
+
+// unmatchedName: a name or a word the lexicon does not know, unaligned.
+func (c *Checker) unmatchedName(a alignment) string {
+	for _, t := range append(append([]token(nil), a.q...), a.s...) {
+		if t.entity || c.Lexicon != nil && !c.Lexicon.Known(t.text) {
+			return fmt.Sprintf("the name %q has no counterpart", t.text)
+		}
+	}
+	return ""
+}
+
+// siblings: an unaligned word of each side, two things of one kind.
+func (c *Checker) siblings(a alignment) string {
+	if c.Lexicon == nil {
+		return ""
+	}
+	for _, x := range a.q {
+		for _, y := range a.s {
+			if c.Lexicon.Relate(x.text, y.text) == Sibling {
+				return fmt.Sprintf("%q and %q are different things of one kind", x.text, y.text)
+			}
+		}
+	}
+	return ""
+}
+
+// swappedWord: one content word of each side unaligned.
+func swappedWord(a alignment) string {
+	if len(a.q) == 1 && len(a.s) == 1 {
+		return fmt.Sprintf("%q was swapped for %q", a.s[0].text, a.q[0].text)
+	}
+	return ""
 }
 
 // describe lists the unaligned words: + the query's, - the stored window's.

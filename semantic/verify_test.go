@@ -139,19 +139,24 @@ type fakeLexicon map[string]bool
 
 func (l fakeLexicon) Known(w string) bool          { return l[w] }
 func (fakeLexicon) Relate(string, string) Relation { return Unrelated }
+func (fakeLexicon) OtherUnits(string, string) bool { return false }
+func (fakeLexicon) Compared(string) bool           { return false }
 
 // Each check can be left out (eval -without), and the tiers scale with
 // the threshold.
 func TestCheckerWithout(t *testing.T) {
 	pairs := map[string][2]string{
-		CheckNumbers:   {"what is 5 times 12", "what is 6 times 12"},
-		CheckNegation:  {"is it safe", "is it not safe"},
-		CheckQuestion:  {"where do I keep my keys", "how many keys do I keep"},
-		CheckOpposites: {"install docker", "uninstall docker"},
-		CheckDirection: {"convert miles to km", "convert km to miles"},
-		CheckNames:     {"capital of France", "capital of Spain"},
-		CheckConjunct:  {"center it horizontally", "center it horizontally and vertically"},
-		CheckSwap:      {"boil an egg for a hard yolk", "boil an egg for a runny yolk"},
+		CheckNumbers:    {"what is 5 times 12", "what is 6 times 12"},
+		CheckNegation:   {"is it safe", "is it not safe"},
+		CheckQuestion:   {"where do I keep my keys", "how many keys do I keep"},
+		CheckOpposites:  {"install docker", "uninstall docker"},
+		CheckDirection:  {"convert miles to km", "convert km to miles"},
+		CheckNames:      {"capital of France", "capital of Spain"},
+		CheckConjunct:   {"center it horizontally", "center it horizontally and vertically"},
+		CheckSwap:       {"boil an egg for a hard yolk", "boil an egg for a runny yolk"},
+		CheckComparison: {"which phone has the best camera", "which phone has the most cameras"},
+		CheckGeneric:    {"how do i kill the process", "how do i find which process"},
+		CheckModifier:   {"my weighted gpa", "my gpa"},
 	}
 	for check, p := range pairs {
 		strict := &Checker{Threshold: 0.3}
@@ -160,7 +165,7 @@ func TestCheckerWithout(t *testing.T) {
 		}
 		loose := &Checker{Threshold: 0.3, Without: map[string]bool{}}
 		for _, name := range Checks {
-			loose.Without[name] = name == check || name == CheckSwap || name == CheckNames
+			loose.Without[name] = name == check || name == CheckSwap || name == CheckNames || name == CheckModifier
 		}
 		if v := loose.Verify(p[0], p[1], 0.001); !v.Accept {
 			t.Errorf("%s: %q against %q rejected without the check: %s", check, p[0], p[1], v.Reason)
@@ -253,4 +258,103 @@ func TestTokenizeStopsPastTheBound(t *testing.T) {
 			t.Errorf("tokenize of %.10q… gave %d tokens; want %d or %d", text, n, maxVerifiedWords+1, maxVerifiedWords+2)
 		}
 	}
+}
+
+// wordLexicon is a small lexicon written for a test: the words it knows,
+// the pairs it relates, its units of measure and its comparatives.
+type wordLexicon struct {
+	relations map[[2]string]Relation
+	units     map[string]string // word -> the unit it names
+	compared  map[string]bool
+}
+
+func (l wordLexicon) Known(string) bool { return true }
+
+func (l wordLexicon) Relate(a, b string) Relation {
+	if r, ok := l.relations[[2]string{a, b}]; ok {
+		return r
+	}
+	return l.relations[[2]string{b, a}]
+}
+
+func (l wordLexicon) OtherUnits(a, b string) bool {
+	ua, ub := l.units[a], l.units[b]
+	return ua != "" && ub != "" && ua != ub
+}
+
+func (l wordLexicon) Compared(w string) bool { return l.compared[w] }
+
+// Units of measure never align, whatever sense they share; the same unit
+// written two ways does.
+func TestCheckerUnits(t *testing.T) {
+	lex := wordLexicon{
+		relations: map[[2]string]Relation{{"minutes", "hours"}: Same, {"hrs", "hours"}: Same, {"ounces", "grams"}: Same},
+		units:     map[string]string{"minutes": "minute", "hours": "hour", "hrs": "hour", "ounces": "ounce", "grams": "gram"},
+	}
+	checkVerdicts(t, &Checker{Threshold: 0.3, Lexicon: lex}, []verdictCase{
+		{"crontab entry to run a script every 5 hours", "crontab entry to run a script every 5 minutes", 0.02, false, `"hours" and "minutes" are different units`},
+		{"how many ounces of flour in a cup", "how many grams of flour in a cup", 0.02, false, `"ounces" and "grams" are different units`},
+		{"crontab entry to run a script every 5 hrs", "crontab entry to run a script every 5 hours", 0.02, true, "every content word aligns"},
+	})
+	without := &Checker{Threshold: 0.3, Lexicon: lex, Without: map[string]bool{CheckUnits: true}}
+	checkVerdicts(t, without, []verdictCase{
+		{"crontab entry to run a script every 5 hours", "crontab entry to run a script every 5 minutes", 0.02, true, "every content word aligns"},
+	})
+}
+
+// A comparison against one on another scale; the same comparison in
+// other words stays.
+func TestCheckerComparison(t *testing.T) {
+	lex := wordLexicon{
+		relations: map[[2]string]Relation{{"biggest", "largest"}: Same},
+		compared:  map[string]bool{"biggest": true, "largest": true, "cheapest": true, "fastest": true},
+	}
+	checkVerdicts(t, &Checker{Threshold: 0.3, Lexicon: lex}, []verdictCase{
+		{"which planet has the biggest moon", "which planet has the most moons", 0.03, false, `"biggest" and "most" compare on different scales`},
+		{"the cheapest train to rome", "the fastest train to rome", 0.03, false, `"cheapest" and "fastest" compare on different scales`},
+		{"which planet has the most moons", "which planet has the biggest moon", 0.03, false, `"biggest" and "most" compare on different scales`},
+		{"which planet has the largest moon", "which planet has the biggest moon", 0.03, true, "every content word aligns"},
+		// "number" is no shared word: the largest number is the most.
+		{"what planet has the largest number of moons", "which planet has the most moons", 0.03, true, "2 of"},
+		{"which planet is biggest", "which planet is the most massive", 0.01, false, `"massive" was swapped for "biggest"`},
+	})
+	// Without a lexicon only the words that compare by themselves count.
+	checkVerdicts(t, &Checker{Threshold: 0.3}, []verdictCase{
+		{"which phone has the best camera", "which phone has the most cameras", 0.02, false, `"best" and "most" compare on different scales`},
+		{"which phone has the best camera", "which phone has the best cameras", 0.02, true, "every content word aligns"},
+	})
+}
+
+// A content word where the other window has a generic one it does not
+// mean; a generic word it means, or one among moved words, stays.
+func TestCheckerGeneric(t *testing.T) {
+	lex := wordLexicon{relations: map[[2]string]Relation{{"access", "find"}: Kind, {"cook", "make"}: Same}}
+	checkVerdicts(t, &Checker{Threshold: 0.3, Lexicon: lex}, []verdictCase{
+		{"how do i kill the process using port 8080 on linux", "how do i find which process is using port 8080 on linux", 0.05, false, `"kill" stands where "find" does`},
+		{"is it rude to leave without saying goodbye to everyone", "is it rude to leave without saying goodbye to the host", 0.05, false, `"host" stands where "everyone" does`},
+		{"how do i access the docs for the main version", "how do i find the docs for the main version", 0.05, true, "1 of"},
+		{"how do i cook pancakes", "how do i make pancakes", 0.05, true, "1 of"},
+		// A verb that takes a clause is no action on an object.
+		{"at what age should a kitten be spayed", "when should i get my kitten spayed", 0.05, true, "1 of"},
+		// Content words moved into the gap: the sentence was rebuilt.
+		{"Datasets can be used to load zipped CSV files.", "Yes, zipped CSV files can be loaded using Datasets.", 0.05, true, "1 of"},
+	})
+}
+
+// A word added right before a shared one narrows it, in a short window.
+func TestCheckerModifier(t *testing.T) {
+	checkVerdicts(t, &Checker{Threshold: 0.3}, []verdictCase{
+		{"how do i calculate my weighted gpa from letter grades", "how do i calculate my gpa from letter grades", 0.03, false, `"weighted" narrows "gpa"`},
+		{"best phone camera settings for the milky way", "best camera settings for the milky way", 0.03, false, `"phone" narrows "camera"`},
+		{"how many keys does a piano have", "how many black keys does a piano have", 0.03, false, `"black" narrows "keys"`},
+		// Not inserted into a shared sequence: the sentence is another.
+		{"python loop throws IndexError - why?", "why am I getting IndexError in my python loop", 0.05, true, "1 of"},
+		// A word said twice is no modifier.
+		{"merge vs rebase in git", "git merge and git rebase", 0.05, true, "1 of"},
+		// A word added at the end modifies nothing.
+		{"how many hours of sleep does a teenager need a night", "how many hours of sleep does a teenager need", 0.05, true, "1 of"},
+		// A long statement restates more than it narrows.
+		{"The MRPC dataset is trained with the BERT model and its corresponding tokenizer from the Transformers library.",
+			"The MRPC dataset is trained with the BERT model and its tokenizer from the Transformers library.", 0.05, true, "1 of"},
+	})
 }

@@ -57,6 +57,11 @@ type synset struct {
 	heads []int32
 	// antonyms are the synsets with an antonym pointer from this one.
 	antonyms []int32
+	// hypernyms are the kinds this synset is directly one of.
+	hypernyms []int32
+	// unit: a unit of measure (a hyponym of "unit of measurement": the
+	// minute, the gram, the dollar).
+	unit bool
 }
 
 // link is a lexical pointer: from the source word of a synset (1-based,
@@ -121,6 +126,8 @@ func LoadWordNet(dir string) (*WordNet, error) {
 				continue
 			}
 			switch ptr.symbol {
+			case "@":
+				s.hypernyms = append(s.hypernyms, target)
 			case "@i":
 				s.instanceOf = append(s.instanceOf, target)
 			case "&":
@@ -132,7 +139,49 @@ func LoadWordNet(dir string) (*WordNet, error) {
 			}
 		}
 	}
+	w.markUnits()
 	return w, nil
+}
+
+// unitRoots are the first lemmas of the synsets units of measure descend
+// from: WordNet puts units of time beside the others, not under them.
+var unitRoots = []string{"unit_of_measurement", "time_unit"}
+
+// markUnits marks the synsets whose hypernyms lead to a unit root.
+func (w *WordNet) markUnits() {
+	const (
+		unknown = iota
+		visiting
+		no
+		yes
+	)
+	state := make([]uint8, len(w.synsets))
+	var isUnit func(s int32) bool
+	isUnit = func(s int32) bool {
+		switch state[s] {
+		case yes:
+			return true
+		case no, visiting: // a cycle would be a broken file: no unit through it
+			return false
+		}
+		state[s] = visiting
+		found := isUnitRoot(w.synsets[s])
+		for _, h := range w.synsets[s].hypernyms {
+			found = found || isUnit(h)
+		}
+		state[s] = no
+		if found {
+			state[s] = yes
+		}
+		return found
+	}
+	for s := range w.synsets {
+		w.synsets[s].unit = isUnit(int32(s)) && !isUnitRoot(w.synsets[s])
+	}
+}
+
+func isUnitRoot(s synset) bool {
+	return s.pos == 'n' && len(s.words) > 0 && slices.Contains(unitRoots, s.words[0])
 }
 
 func posKey(pos byte, offset string) string {
@@ -242,7 +291,50 @@ func (w *WordNet) Relate(a, b string) semantic.Relation {
 			}
 		}
 	}
+	if w.kindOf(sa, sb) || w.kindOf(sb, sa) {
+		return semantic.Kind
+	}
 	return semantic.Unrelated
+}
+
+// kindOf: a sense of a has a sense of b as a direct hypernym.
+func (w *WordNet) kindOf(sa, sb []int32) bool {
+	for _, s := range sa {
+		for _, h := range w.synsets[s].hypernyms {
+			if slices.Contains(sb, h) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// OtherUnits reports whether a and b both name units of measure and share
+// none: "minutes" and "hours" (which WordNet also holds as one synset, a
+// distance measured by the time taken to cover it), "grams" and "ounces";
+// not "hr" and "hour", or "km" and "kilometers".
+func (w *WordNet) OtherUnits(a, b string) bool {
+	sa, sb := w.entry(a).senses, w.entry(b).senses
+	isUnit := func(s int32) bool { return w.synsets[s].unit }
+	if !slices.ContainsFunc(sa, isUnit) || !slices.ContainsFunc(sb, isUnit) {
+		return false
+	}
+	return !slices.ContainsFunc(sa, func(s int32) bool { return w.synsets[s].unit && slices.Contains(sb, s) })
+}
+
+// Compared reports whether word is an adjective's comparative or
+// superlative by WordNet's suffix rules ("bigger", "cheapest",
+// "easiest"), and no lemma of its own ("number" is no comparative of
+// "numb", nor "latest" of "late").
+func (w *WordNet) Compared(word string) bool {
+	if len(w.lemmas[word]) > 0 {
+		return false
+	}
+	found := false
+	bases(word, func(base string, pos byte) {
+		found = found || pos == 'a' && slices.ContainsFunc(w.lemmas[base], func(s int32) bool { return w.synsets[s].pos == 'a' })
+	})
+	return found
 }
 
 // opposite: an antonym pointer from a sense of a (or from its head, for a
@@ -330,17 +422,23 @@ func (w *WordNet) lookup(word string) entry {
 		}
 	}
 	add(word, 0)
+	bases(word, add)
+	return out
+}
+
+// bases calls f with each base form word may be an inflection of by the
+// suffix rules, and the part of speech the rule is for.
+func bases(word string, f func(base string, pos byte)) {
 	for _, r := range detach {
 		base, ok := strings.CutSuffix(word, r.suffix)
 		if !ok || len(base) <= 1 {
 			continue
 		}
-		add(base+r.ending, r.pos)
+		f(base+r.ending, r.pos)
 		if r.ending == "" && r.pos != 'n' && doubled(base) {
-			add(base[:len(base)-1], r.pos)
+			f(base[:len(base)-1], r.pos)
 		}
 	}
-	return out
 }
 
 // doubled: the base ends in a doubled consonant, as English spells a

@@ -42,6 +42,9 @@ func TestRelateOnHandMadeData(t *testing.T) {
 		{"far", "distance", semantic.Same},  // an attribute
 		{"near", "distance", semantic.Same}, // of both values…
 		{"far", "near", semantic.Opposite},  // … which stay opposites
+		{"access", "find", semantic.Kind},   // a direct hypernym
+		{"find", "access", semantic.Kind},   // either way round
+		{"minutes", "hours", semantic.Same}, // one synset: a distance
 	} {
 		if got := w.Relate(tc.a, tc.b); got != tc.want {
 			t.Errorf("Relate(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
@@ -49,6 +52,41 @@ func TestRelateOnHandMadeData(t *testing.T) {
 	}
 	if !w.Known("cities") || w.Known("unknownword") {
 		t.Error("Known: cities should be known through morphy, unknownword not")
+	}
+	checkUnitsAndComparatives(t, w, []wordCase{
+		{"minutes", "hours", true}, // units of time, whatever sense they share
+		{"grams", "ounces", true},  // through a kind of unit
+		{"hr", "hour", false},      // one unit
+		{"minute", "distance", false},
+		{"unit", "gram", false}, // the root is no unit
+		{"unknownword", "gram", false},
+	}, []wordCase{
+		{"biggest", "", true}, // a doubled consonant
+		{"bigger", "", true},
+		{"big", "", false},
+		{"number", "", false}, // a word of its own, not "numb" + "er"
+		{"finder", "", false}, // "find" is no adjective
+	})
+}
+
+type wordCase struct {
+	a, b string
+	want bool
+}
+
+// checkUnitsAndComparatives checks OtherUnits on pairs and Compared on
+// single words (a).
+func checkUnitsAndComparatives(t *testing.T, w *WordNet, units, compared []wordCase) {
+	t.Helper()
+	for _, tc := range units {
+		if got := w.OtherUnits(tc.a, tc.b); got != tc.want {
+			t.Errorf("OtherUnits(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+	for _, tc := range compared {
+		if got := w.Compared(tc.a); got != tc.want {
+			t.Errorf("Compared(%q) = %v, want %v", tc.a, got, tc.want)
+		}
 	}
 }
 
@@ -93,13 +131,31 @@ func TestRelateOnWordNet(t *testing.T) {
 		{"referring", "refer", semantic.Same},
 		{"biggest", "big", semantic.Same},
 		{"carried", "carry", semantic.Same},
-		{"starting", "leaving", semantic.Unrelated}, // a derivation of "start out", not of "start"
+		{"starting", "leaving", semantic.Kind}, // not Same: a derivation of "start out", not of "start"; to start is a way to leave
 		{"departure", "depart", semantic.Same},
+		{"access", "find", semantic.Kind},
+		{"kill", "find", semantic.Unrelated},
 	} {
 		if got := w.Relate(tc.a, tc.b); got != tc.want {
 			t.Errorf("Relate(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
 		}
 	}
+	checkUnitsAndComparatives(t, w, []wordCase{
+		{"minutes", "hours", true},
+		{"days", "hours", true},
+		{"grams", "ounces", true},
+		{"cm", "inches", true},
+		{"pounds", "dollars", true},
+		{"hr", "hour", false},
+		{"km", "kilometers", false},
+		{"minute", "moment", false}, // a moment is no unit
+	}, []wordCase{
+		{"biggest", "", true},
+		{"cheapest", "", true},
+		{"easiest", "", true},
+		{"number", "", false},
+		{"latest", "", false}, // a lemma of its own
+	})
 }
 
 // BenchmarkVerify is the verifier's cost for one candidate with WordNet:
