@@ -6,15 +6,17 @@ import (
 	"strings"
 )
 
-// The acceptance score is what Checker.Score puts in place of the distance
-// tiers: once a pair has passed every check, a logistic regression over a
-// few features of its alignment and distance says whether it is near
-// enough for how much differs. Its weights are fitted on the labelled sets
-// (`go test ./providers/local/ -run TestFitAcceptance -update` writes
-// accept_weights.go). It is not the default: fitted on these sets it
-// answers more everyday paraphrases out of sample, but fewer GPTCache ones,
-// and it learns that a short pair passing the checks is more suspect the
-// nearer it is (README, Cache quality).
+// The acceptance score is what Checker.Score adds to the distance tiers:
+// once a pair has passed every check, it is served when the tiers serve
+// it, or when a logistic regression over a few features of its alignment
+// and distance is confident enough that it asks the same thing. Its
+// weights and cutoff are fitted on the labelled sets (`go test
+// ./providers/local/ -run TestFitAcceptance -update` writes
+// accept_weights.go). The tiers alone are stricter than they need to be on
+// reworded prompts; the score alone learns that a short pair passing the
+// checks is more suspect the nearer it is, and would turn away "the
+// capital city of France" for "the capital of France" (README, Cache
+// quality).
 
 // The features, in the order of AcceptModel.Weights. Each is a plain
 // count or share of the alignment the checks built, or the distance.
@@ -50,6 +52,14 @@ type AcceptModel struct {
 // (accept_weights.go).
 func FittedAcceptModel() AcceptModel { return acceptModel }
 
+// NewChecker is the verifier semproc serves with: every check, the
+// distance tiers and the fitted acceptance score. lex may be nil (words
+// are then known by spelling only).
+func NewChecker(lex Lexicon, threshold float64) *Checker {
+	m := acceptModel
+	return &Checker{Lexicon: lex, Threshold: threshold, Score: &m}
+}
+
 // Score is the model's estimate that serving the pair is right, in [0, 1].
 func (m *AcceptModel) Score(f Features) float64 {
 	z := m.Bias
@@ -57,6 +67,14 @@ func (m *AcceptModel) Score(f Features) float64 {
 		z += w * f[i]
 	}
 	return 1 / (1 + math.Exp(-z))
+}
+
+// Serves reports whether the model serves a pair with features f at
+// cutoff: when the distance tiers do (so every pair they serve, such as
+// "What is the capital of France?" and its lower-case twin, stays served),
+// or when its score reaches the cutoff.
+func (m *AcceptModel) Serves(f Features, cutoff float64) bool {
+	return f[FeatureDistance] <= tierLimit(f) || m.Score(f) >= cutoff
 }
 
 // Features are the acceptance features of a pair within the threshold
@@ -90,15 +108,19 @@ func (c *Checker) features(a alignment, distance float64) Features {
 	return f
 }
 
-// scoreVerdict serves a pair that passed every check when its score
-// reaches the model's cutoff, and says why either way.
-func (c *Checker) scoreVerdict(m *AcceptModel, a alignment, distance float64) Verdict {
-	score := m.Score(c.features(a, distance))
-	why := fmt.Sprintf("%s, distance %s", describe(a), FormatDistance(distance, false))
-	if score < m.Cutoff {
-		return Verdict{Reason: fmt.Sprintf("rejected: score %.2f < %.2f: %s", score, m.Cutoff, why)}
+// scoreVerdict serves a pair that passed every check when the model
+// serves it (Serves), and says why either way.
+func (c *Checker) scoreVerdict(m *AcceptModel, a alignment, f Features) Verdict {
+	words := describe(a)
+	limit := c.Threshold * tierLimit(f)
+	score := m.Score(f)
+	switch {
+	case f[FeatureDistance] <= tierLimit(f):
+		return Verdict{Accept: true, Reason: "accepted: " + words}
+	case score >= m.Cutoff:
+		return Verdict{Accept: true, Reason: fmt.Sprintf("accepted: %s, beyond the tiers' %.4f, but score %.2f ≥ %.2f", words, limit, score, m.Cutoff)}
 	}
-	return Verdict{Accept: true, Reason: fmt.Sprintf("accepted: score %.2f ≥ %.2f: %s", score, m.Cutoff, why)}
+	return Verdict{Reason: fmt.Sprintf("rejected: %s, so the distance must be at most %.4f, or the score reach %.2f (it is %.2f)", words, limit, m.Cutoff, score)}
 }
 
 // String lists the model's weights by feature name.

@@ -40,16 +40,25 @@ func TestFeatures(t *testing.T) {
 // gives it, the cutoff and what it read; the checks still run first, and
 // -without tiers serves what passed them.
 func TestCheckerScore(t *testing.T) {
-	// Nearer is better: the score is 0.5 at a quarter of the threshold.
-	m := &AcceptModel{Bias: 1, Cutoff: 0.5}
+	// Nearer is better: the score is 0.5 at half the threshold.
+	m := &AcceptModel{Bias: 2, Cutoff: 0.5}
 	m.Weights[FeatureDistance] = -4
 	scored := &Checker{Threshold: 0.3, Score: m}
 	checkVerdicts(t, scored, []verdictCase{
+		// Within the tiers (one word: two fifths of the threshold): served
+		// as the tiers serve it.
 		{"what is the capital of france today", "what is the capital of france", 0.03, true,
-			"accepted: score 0.65 ≥ 0.50: 1 of 5 content words unaligned (+today), distance 0.03"},
+			"accepted: 1 of 5 content words unaligned (+today)"},
+		// Beyond the tiers, the score decides.
+		{"what is the capital of france today", "what is the capital of france", 0.14, true,
+			"accepted: 1 of 5 content words unaligned (+today), beyond the tiers' 0.1200, but score 0.53 ≥ 0.50"},
 		{"what is the capital of france today", "what is the capital of france", 0.2, false,
-			"rejected: score 0.16 < 0.50: 1 of 5 content words unaligned (+today), distance 0.2"},
+			"rejected: 1 of 5 content words unaligned (+today), so the distance must be at most 0.1200, or the score reach 0.50 (it is 0.34)"},
 		{"what is 5 times 12", "what is 6 times 12", 0.01, false, "numbers differ"},
+		// Every content word aligns: served at any distance within the
+		// threshold, whatever the score says.
+		{"What is the capital of France?", "what is the capital of france", 0.29, true,
+			"accepted: every content word aligns"},
 	})
 	unscored := &Checker{Threshold: 0.3, Score: m, Without: map[string]bool{CheckTiers: true}}
 	if v := unscored.Verify("what is the capital of france today", "what is the capital of france", 0.2); !v.Accept || strings.Contains(v.Reason, "score") {

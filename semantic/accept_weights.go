@@ -7,12 +7,12 @@ package semantic
 // embedder and WordNet at the cache's default threshold (README, Cache quality).
 var acceptModel = AcceptModel{
 	Weights: Features{
-		5.849124272,   // distance
-		-2.938199406,  // unaligned share
-		-0.2356148349, // unaligned words
-		1.427919316,   // content words
-		-4.131662455,  // distance x content words
+		4.915425236,   // distance
+		-3.351174996,  // unaligned share
+		-0.2326285305, // unaligned words
+		1.150538043,   // content words
+		-3.853784988,  // distance x content words
 	},
-	Bias:   0.4774100093,
-	Cutoff: 0.887082505,
+	Bias:   1.361731454,
+	Cutoff: 0.9144145799,
 }

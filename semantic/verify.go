@@ -36,13 +36,14 @@ const (
 	CheckSwap       = "swap"       // no content word or phrase swapped for an unrelated one
 	CheckGeneric    = "generic"    // no content word where the other has a generic one (kill/find)
 	CheckModifier   = "modifier"   // no word added before a shared one (weighted gpa/gpa)
-	CheckTiers      = "tiers"      // the more words differ, the nearer the pair must be (or Checker.Score decides)
+	CheckTiers      = "tiers"      // the more words differ, the nearer the pair must be
+	CheckScore      = "score"      // beyond the tiers, the fitted acceptance score may still serve (Checker.Score)
 )
 
 // Checks lists every check, in the order they run.
 var Checks = []string{
 	CheckNumbers, CheckNegation, CheckQuestion, CheckOpposites, CheckDirection, CheckNames, CheckSiblings,
-	CheckUnits, CheckComparison, CheckConjunct, CheckSwap, CheckGeneric, CheckModifier, CheckTiers,
+	CheckUnits, CheckComparison, CheckConjunct, CheckSwap, CheckGeneric, CheckModifier, CheckTiers, CheckScore,
 }
 
 // Checker is the built-in verifier. It aligns the content words of two
@@ -81,6 +82,20 @@ const (
 	manyWordsTier  = 1.0 / 8
 )
 
+// tierLimit is the largest distance, as a share of the threshold, at
+// which the tiers serve a pair with features f.
+func tierLimit(f Features) float64 {
+	switch {
+	case f[FeatureUnaligned] == 0:
+		return 1
+	case f[FeatureUnaligned] == 1:
+		return oneWordTier
+	case f[FeatureShare] <= smallShare:
+		return smallShareTier
+	}
+	return manyWordsTier
+}
+
 // maxVerifiedWords bounds the words of either window the verifier reads.
 const maxVerifiedWords = 400
 
@@ -100,19 +115,13 @@ func (c *Checker) Verify(query, stored string, distance float64) Verdict {
 	if reason != "" {
 		return Verdict{Reason: "rejected: " + reason}
 	}
-	if c.Score != nil && !c.Without[CheckTiers] {
-		return c.scoreVerdict(c.Score, a, distance)
+	f := c.features(a, distance)
+	if c.Score != nil && !c.Without[CheckTiers] && !c.Without[CheckScore] {
+		return c.scoreVerdict(c.Score, a, f)
 	}
-	unaligned := len(a.q) + len(a.s)
 	limit := c.Threshold
-	switch {
-	case c.Without[CheckTiers] || unaligned == 0:
-	case unaligned == 1:
-		limit *= oneWordTier
-	case float64(unaligned) <= smallShare*float64(a.content):
-		limit *= smallShareTier
-	default:
-		limit *= manyWordsTier
+	if !c.Without[CheckTiers] {
+		limit *= tierLimit(f)
 	}
 	words := describe(a)
 	if distance > limit {

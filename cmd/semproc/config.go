@@ -56,7 +56,7 @@ type Config struct {
 
 	CacheEnabled            bool          `env:"SEMPROC_CACHE_ENABLED" envDefault:"true" doc:"semantic cache on or off"`
 	CacheDistanceThreshold  *float64      `env:"SEMPROC_CACHE_DISTANCE_THRESHOLD" doc:"max cosine distance (0-2) of a semantic hit; 0 turns the semantic layer off (exact hits only); default calibrated per embedder: local 0.3 with the verifier, 0.03 without (see Cache quality), others 0.1"`
-	CacheVerifier           string        `env:"SEMPROC_CACHE_VERIFIER" envDefault:"on" doc:"on: a semantic hit must also pass the word checks of the verifier (numbers, negation, question kind, opposites, direction, names, siblings, units, comparisons, conjuncts, swapped words, generic words, modifiers, distance tiers; README, Cache quality); off: distance and numbers only"`
+	CacheVerifier           string        `env:"SEMPROC_CACHE_VERIFIER" envDefault:"on" doc:"on: a semantic hit must also pass the word checks of the verifier (numbers, negation, question kind, opposites, direction, names, siblings, units, comparisons, conjuncts, swapped words, generic words, modifiers, then the distance tiers or the fitted acceptance score; README, Cache quality); off: distance and numbers only"`
 	WordNetDir              string        `env:"SEMPROC_WORDNET_DIR" doc:"where WordNet lives for the verifier (default: <user cache dir>/semproc/models/wordnet-3.1.14); without it the verifier knows words by spelling only"`
 	CacheTTL                time.Duration `env:"SEMPROC_CACHE_TTL" envDefault:"1h" doc:"entry lifetime; a response Cache-Control max-age lowers it; positive"`
 	CacheMessageCountback   int           `env:"SEMPROC_CACHE_MESSAGE_COUNTBACK" envDefault:"1" doc:"non-system messages in the window that is embedded; at least 1"`

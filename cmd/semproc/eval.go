@@ -23,7 +23,6 @@ func evalCmd(ctx context.Context, args []string, getenv func(string) string, std
 	target := fs.Float64("max-bad-hits", 0.03, "largest acceptable share of wrong answers (wrong and false hits) among all hits, for the recommendation")
 	verifier := fs.String("verifier", "", "on or off (default: SEMPROC_CACHE_VERIFIER)")
 	without := fs.String("without", "", "verifier checks to leave out, comma-separated: "+strings.Join(semantic.Checks, ", "))
-	score := fs.Bool("score", false, "let the fitted acceptance score (semantic/accept_weights.go) decide what passes the checks, instead of the distance tiers")
 	const synopsis = "usage: semproc eval [flags] FILE   (JSONL {a,b,duplicate} or GPTCache [{origin,similar}])"
 	if help, err := parseFlags(fs, synopsis, args, stdout); help || err != nil {
 		return err
@@ -64,10 +63,6 @@ func evalCmd(ctx context.Context, args []string, getenv func(string) string, std
 				if len(skip) > 0 {
 					ch.Without = skip
 				}
-				if *score {
-					m := semantic.FittedAcceptModel()
-					ch.Score = &m
-				}
 			}
 			return v
 		},
@@ -84,7 +79,7 @@ func evalCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	fmt.Fprintf(stdout, "(%d positives, %d negatives, embeddings %s, verifier %s%s)\n", rows[0].Positives, rows[0].Negatives,
-		cfg.EmbeddingsProvider, verifierState(cfg, lex), scoreNote(*score)+withoutNote(*without))
+		cfg.EmbeddingsProvider, verifierState(cfg, lex), withoutNote(*without))
 	if best, ok := semantic.Recommend(rows, *target); ok {
 		fmt.Fprintf(stdout, "recommended SEMPROC_CACHE_DISTANCE_THRESHOLD=%g (%.1f%% of positives correct, %.1f%% of hits wrong)\n",
 			best.Threshold, 100*best.CorrectRate(), 100*best.BadShare())
@@ -119,13 +114,6 @@ func verifierState(cfg Config, lex semantic.Lexicon) string {
 	default:
 		return "on, with WordNet"
 	}
-}
-
-func scoreNote(score bool) string {
-	if !score {
-		return ""
-	}
-	return ", fitted score instead of tiers"
 }
 
 func withoutNote(list string) string {

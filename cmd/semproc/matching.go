@@ -72,7 +72,7 @@ func newVerifier(cfg Config, lex semantic.Lexicon, th float64) semantic.Verifier
 		}
 		return &semantic.Checker{Threshold: th, Without: without}
 	}
-	return &semantic.Checker{Lexicon: lex, Threshold: th}
+	return semantic.NewChecker(lex, th)
 }
 
 // newLexicon loads WordNet for the verifier, when it is on and WordNet has

@@ -226,15 +226,14 @@ func solve(a [semantic.NumFeatures + 1][semantic.NumFeatures + 1]float64, b [sem
 }
 
 // serveAt scores queries as the cache serves them with the model at
-// cutoff: the exact layer's text, else the first candidate whose score
-// reaches the cutoff.
+// cutoff: the exact layer's text, else the first candidate it serves.
 func serveAt(queries []fitQuery, m *semantic.AcceptModel, cutoff float64) semantic.EvalRow {
 	r := semantic.EvalRow{Threshold: CacheDistanceThreshold}
 	for _, q := range queries {
 		served := q.exact
 		if served < 0 {
 			for _, c := range q.cands {
-				if m.Score(c.f) >= cutoff {
+				if m.Serves(c.f, cutoff) {
 					served = c.index
 					break
 				}
