@@ -353,12 +353,20 @@ func (c *Checker) otherComparison(a alignment, q, s []token) string {
 // genericWords are small words that the alignment leaves out but that
 // say something when a content word stands in their place: a verb of
 // general action on an object ("find the process" against "kill the
-// process") or a pronoun for anyone ("to everyone" against "to the
-// host"). Verbs that take a clause rather than an object are left out:
-// "get my kitten spayed", "tell if it is a cold", "show me how".
+// process"), a pronoun for anyone ("to everyone" against "to the host")
+// or a quantifier over all ("all paragraphs" against "the first
+// paragraph"). Verbs that take a clause rather than an object are left
+// out: "get my kitten spayed", "tell if it is a cold", "show me how".
 var genericWords = setOf(`go goes going went keep keeps kept use uses used using
 take takes taking took make makes making made put puts find
-everyone anyone everybody anybody somebody someone everything anything something`)
+everyone anyone everybody anybody somebody someone everything anything something
+all every each`)
+
+// genericVerbs are the generic words a more specific verb may stand for
+// ("access" is a way to "find"); a pronoun or quantifier narrowed to a
+// kind of thing ("someone" to "a baby") asks about that kind only.
+var genericVerbs = setOf(`go goes going went keep keeps kept use uses used using
+take takes taking took make makes making made put puts find`)
 
 // forGenericWord: the one unaligned content word of a window, and none
 // on the other side, stands where the other window has, between the same
@@ -380,7 +388,7 @@ func (c *Checker) forGenericWord(a alignment, q, s []token) string {
 		return ""
 	}
 	for _, y := range gap {
-		if genericWords[y.text] && !c.same(l.word().text, y.text) && !(c.Lexicon != nil && c.Lexicon.Relate(l.word().text, y.text) == Kind) {
+		if genericWords[y.text] && !c.same(l.word().text, y.text) && !(genericVerbs[y.text] && c.Lexicon != nil && c.Lexicon.Relate(l.word().text, y.text) == Kind) {
 			return fmt.Sprintf("%q stands where %q does", l.word().text, y.text)
 		}
 	}
@@ -422,11 +430,20 @@ func (l loneWord) before(at, head int) bool {
 	switch {
 	case at == 0 || head == 0:
 		return at == 0 && head == 0
-	case !isContent(l.window[at-1]) && l.window[at-1].text == l.other[head-1].text:
+	case !isContent(l.window[at-1]) && article(l.window[at-1].text) == article(l.other[head-1].text):
 		return true
 	}
 	p, ok := l.partner(at - 1)
 	return ok && p == head-1
+}
+
+// article reads "a", "an" and "the" as one small word: "an average"
+// and "a weighted average" stand in one place.
+func article(w string) string {
+	if w == "a" || w == "an" || w == "the" {
+		return "a"
+	}
+	return w
 }
 
 // maxModified bounds the content words (of both windows) of a pair the

@@ -328,11 +328,16 @@ func TestCheckerComparison(t *testing.T) {
 // A content word where the other window has a generic one it does not
 // mean; a generic word it means, or one among moved words, stays.
 func TestCheckerGeneric(t *testing.T) {
-	lex := wordLexicon{relations: map[[2]string]Relation{{"access", "find"}: Kind, {"cook", "make"}: Same}}
+	lex := wordLexicon{relations: map[[2]string]Relation{{"access", "find"}: Kind, {"cook", "make"}: Same, {"baby", "someone"}: Kind}}
 	checkVerdicts(t, &Checker{Threshold: 0.3, Lexicon: lex}, []verdictCase{
 		{"how do i kill the process using port 8080 on linux", "how do i find which process is using port 8080 on linux", 0.05, false, `"kill" stands where "find" does`},
 		{"is it rude to leave without saying goodbye to everyone", "is it rude to leave without saying goodbye to the host", 0.05, false, `"host" stands where "everyone" does`},
 		{"how do i access the docs for the main version", "how do i find the docs for the main version", 0.05, true, "1 of"},
+		// A pronoun or quantifier narrowed to a kind of thing or to one of
+		// them asks about that one only.
+		{"what should i do if a baby is choking", "what should i do if someone is choking", 0.05, false, `"baby" stands where "someone" does`},
+		{"how do i change the font size of the first paragraph in css", "how do i change the font size of all paragraphs in css", 0.01, false, `"first" stands where "all" does`},
+		{"how do i change the font size of each paragraph in css", "how do i change the font size of all paragraphs in css", 0.01, true, "every content word aligns"},
 		{"how do i cook pancakes", "how do i make pancakes", 0.05, true, "1 of"},
 		// A verb that takes a clause is no action on an object.
 		{"at what age should a kitten be spayed", "when should i get my kitten spayed", 0.05, true, "1 of"},
@@ -347,6 +352,8 @@ func TestCheckerModifier(t *testing.T) {
 		{"how do i calculate my weighted gpa from letter grades", "how do i calculate my gpa from letter grades", 0.03, false, `"weighted" narrows "gpa"`},
 		{"best phone camera settings for the milky way", "best camera settings for the milky way", 0.03, false, `"phone" narrows "camera"`},
 		{"how many keys does a piano have", "how many black keys does a piano have", 0.03, false, `"black" narrows "keys"`},
+		// Articles stand for one another.
+		{"how do i calculate a weighted average in excel", "how do i calculate an average in excel", 0.05, false, `"weighted" narrows "average"`},
 		// Not inserted into a shared sequence: the sentence is another.
 		{"python loop throws IndexError - why?", "why am I getting IndexError in my python loop", 0.05, true, "1 of"},
 		// A word said twice is no modifier.
