@@ -36,6 +36,7 @@ const (
 	CheckSwap       = "swap"       // no content word or phrase swapped for an unrelated one
 	CheckGeneric    = "generic"    // no content word where the other has a generic one (kill/find)
 	CheckModifier   = "modifier"   // no word added before a shared one (weighted gpa/gpa)
+	CheckRoles      = "roles"      // no two words trading places around a third (slow on the phone, fast on the laptop)
 	CheckTiers      = "tiers"      // the more words differ, the nearer the pair must be
 	CheckScore      = "score"      // beyond the tiers, the fitted acceptance score may still serve (Checker.Score)
 )
@@ -43,7 +44,7 @@ const (
 // Checks lists every check, in the order they run.
 var Checks = []string{
 	CheckNumbers, CheckNegation, CheckQuestion, CheckOpposites, CheckDirection, CheckNames, CheckSiblings,
-	CheckUnits, CheckComparison, CheckConjunct, CheckSwap, CheckGeneric, CheckModifier, CheckTiers, CheckScore,
+	CheckUnits, CheckComparison, CheckConjunct, CheckSwap, CheckGeneric, CheckModifier, CheckRoles, CheckTiers, CheckScore,
 }
 
 // Checker is the built-in verifier. It aligns the content words of two
@@ -178,6 +179,7 @@ var wordRules = []struct {
 	{CheckSwap, func(_ *Checker, a alignment, _, _ []token) string { return swappedPhrase(a) }},
 	{CheckGeneric, (*Checker).forGenericWord},
 	{CheckModifier, func(_ *Checker, a alignment, q, s []token) string { return addedModifier(a, q, s) }},
+	{CheckRoles, (*Checker).tradedPlaces},
 }
 
 // unmatchedName: a name or a word the lexicon does not know, unaligned.

@@ -157,6 +157,7 @@ func TestCheckerWithout(t *testing.T) {
 		CheckComparison: {"which phone has the best camera", "which phone has the most cameras"},
 		CheckGeneric:    {"how do i kill the process", "how do i find which process"},
 		CheckModifier:   {"my weighted gpa", "my gpa"},
+		CheckRoles:      {"will it go up if i hit someone", "will it go up if someone hits me"},
 	}
 	for check, p := range pairs {
 		strict := &Checker{Threshold: 0.3}
@@ -364,4 +365,40 @@ func TestCheckerModifier(t *testing.T) {
 		{"The MRPC dataset is trained with the BERT model and its corresponding tokenizer from the Transformers library.",
 			"The MRPC dataset is trained with the BERT model and its tokenizer from the Transformers library.", 0.05, true, "1 of"},
 	})
+}
+
+// Two persons, opposites or things of one kind trading places around
+// words that keep theirs; words a rebuilt sentence moves, or two things
+// listed, stay.
+func TestCheckerRoles(t *testing.T) {
+	lex := wordLexicon{relations: map[[2]string]Relation{{"slow", "fast"}: Opposite}}
+	checkVerdicts(t, &Checker{Threshold: 0.3, Lexicon: lex}, []verdictCase{
+		{"why is my wifi slow on my phone but fast on my laptop", "why is my wifi fast on my phone but slow on my laptop", 0.004, false, `"slow" and "fast" trade places`},
+		{"does my car insurance go up if i hit someone else", "does my car insurance go up if someone else hits me", 0.05, false, `"i" and "someone" trade places`},
+		{"how many calories do you burn swimming for an hour", "how many calories does an hour of swimming burn", 0.2, true, "every content word aligns"},
+		{"difference between slow cooking and fast cooking", "difference between fast cooking and slow cooking", 0.01, true, "every content word aligns"},
+	})
+	without := &Checker{Threshold: 0.3, Lexicon: lex, Without: map[string]bool{CheckRoles: true}}
+	checkVerdicts(t, without, []verdictCase{
+		{"why is my wifi slow on my phone but fast on my laptop", "why is my wifi fast on my phone but slow on my laptop", 0.004, true, "every content word aligns"},
+	})
+}
+
+func TestBlockSwap(t *testing.T) {
+	for _, tc := range []struct {
+		rank           []int
+		ia, la, ib, lb int
+		ok             bool
+	}{
+		{[]int{0, 3, 2, 1, 4}, 1, 1, 3, 1, true},
+		{[]int{0, 1, 2, 6, 5, 3, 4}, 3, 1, 5, 2, true}, // "I" against "someone else"
+		{[]int{0, 2, 1, 3}, 0, 0, 0, 0, false},         // neighbours, nothing between
+		{[]int{0, 1, 2}, 0, 0, 0, 0, false},
+		{[]int{2, 0, 1, 3}, 0, 0, 0, 0, false}, // a rotation
+	} {
+		ia, la, ib, lb, ok := blockSwap(tc.rank)
+		if ok != tc.ok || ok && (ia != tc.ia || la != tc.la || ib != tc.ib || lb != tc.lb) {
+			t.Errorf("blockSwap(%v) = %d %d %d %d %v; want %d %d %d %d %v", tc.rank, ia, la, ib, lb, ok, tc.ia, tc.la, tc.ib, tc.lb, tc.ok)
+		}
+	}
 }
