@@ -128,22 +128,63 @@ func objects(ts []token) map[string]string {
 	return out
 }
 
-// otherRelation: the content words all align, and a directional word on
-// one side stands against another on the other ("exercise after a fever"
-// against "exercise with a fever"): the words are the same, their relation
-// is not.
-func otherRelation(a alignment) string {
+// otherRelation: the content words all align, and a small word that
+// sets a relation (a directional word, or "of") on one side stands
+// between the same words as another on the other side ("exercise after
+// a fever" against "exercise with a fever", "theft of my car" against
+// "theft from my car"): the words are the same, their relation is not.
+func otherRelation(a alignment, q, s []token) string {
 	if len(a.q)+len(a.s) > 0 {
 		return ""
 	}
-	for _, x := range a.extraQ {
-		for _, y := range a.extraS {
-			if dx, dy := directional[x], directional[y]; dx != "" && dy != "" && dx != dy {
-				return fmt.Sprintf("%q against %q", x, y)
+	for _, x := range q {
+		for _, y := range s {
+			if dx, dy := relation(x.text), relation(y.text); dx != "" && dy != "" && dx != dy &&
+				slices.Contains(a.extraQ, x.text) && slices.Contains(a.extraS, y.text) && a.samePlace(q, x.at, s, y.at) {
+				return fmt.Sprintf("%q against %q", x.text, y.text)
 			}
 		}
 	}
 	return ""
+}
+
+// samePlace: q[i] and s[j] stand between partners, the content words
+// nearest them on either side (or the same ends of the windows).
+func (a alignment) samePlace(q []token, i int, s []token, j int) bool {
+	before := func(ts []token, k int) int {
+		for k--; k >= 0 && !isContent(ts[k]); k-- {
+		}
+		return k
+	}
+	after := func(ts []token, k int) int {
+		for k++; k < len(ts) && !isContent(ts[k]); k++ {
+		}
+		return k
+	}
+	return a.partnered(q, before(q, i), s, before(s, j)) && a.partnered(q, after(q, i), s, after(s, j))
+}
+
+// partnered: q[i] and s[k] were paired, or both i and k are past the
+// same end of their windows.
+func (a alignment) partnered(q []token, i int, s []token, k int) bool {
+	switch {
+	case i < 0 || k < 0:
+		return i < 0 && k < 0
+	case i >= len(q) || k >= len(s):
+		return i >= len(q) && k >= len(s)
+	}
+	p, ok := a.partner[q[i].at]
+	return ok && p == s[k].at
+}
+
+// relation is the relation a small word sets between the words around
+// it: a directional word's, or "of" (the theft of a car is not a theft
+// from it).
+func relation(w string) string {
+	if w == "of" {
+		return w
+	}
+	return directional[w]
 }
 
 // questionKinds are the kinds of answer a window's question words ask

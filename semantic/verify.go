@@ -169,7 +169,7 @@ var wordRules = []struct {
 }{
 	{CheckOpposites, func(c *Checker, a alignment, _, _ []token) string { return c.opposite(a) }},
 	{CheckDirection, func(c *Checker, _ alignment, q, s []token) string { return c.direction(q, s) }},
-	{CheckDirection, func(_ *Checker, a alignment, _, _ []token) string { return otherRelation(a) }},
+	{CheckDirection, func(_ *Checker, a alignment, q, s []token) string { return otherRelation(a, q, s) }},
 	{CheckNames, func(c *Checker, a alignment, _, _ []token) string { return c.unmatchedName(a) }},
 	{CheckSiblings, func(c *Checker, a alignment, _, _ []token) string { return c.siblings(a) }},
 	{CheckUnits, func(c *Checker, a alignment, _, _ []token) string { return c.otherUnits(a) }},

@@ -60,6 +60,11 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"substitute baking soda for baking powder", "substitute baking powder for baking soda", 0.005, false, "reversed"},
 		{"can i paint over wallpaper", "can i wallpaper over paint", 0.03, false, "reversed"},
 		{"my doors are old: is it ok to repaint", "is it ok to repaint old doors", 0.1, true, "every content word aligns"}, // one object, named twice
+		// The same words in another relation, in the same place; small
+		// words in other places belong to a sentence built anew.
+		{"can i exercise after a fever", "can i exercise with a fever", 0.01, false, `"after" against "with"`},
+		{"does renters insurance cover theft of my car", "does renters insurance cover theft from my car", 0.008, false, `"of" against "from"`},
+		{"affect or effect - how do I know which one to use?", "when do i use 'affect' vs 'effect'", 0.2, true, "every content word aligns"},
 		{"what is the capital of France", "what is the capital of Spain", 0.02, false, "the name"},
 		{"what's the difference between 'who' and 'whom'", "what's the difference between 'who' and 'that'", 0.04, false, "name"},
 		{"how long do i boil an egg for a hard yolk", "how long do i boil an egg for a runny yolk", 0.01, false, "swapped"},
