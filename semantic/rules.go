@@ -489,9 +489,11 @@ func article(w string) string {
 
 // maxModified bounds the content words (of both windows) of a pair the
 // modifier rule reads: in a chat question one word added before a noun
-// narrows what is asked; in a long statement it more often restates it
-// ("its corresponding tokenizer").
-const maxModified = 12
+// narrows what is asked (eight content words a side are a chat request:
+// "write a short invitation for a surprise 40th birthday party"); in a
+// long statement it more often restates it ("its corresponding
+// tokenizer").
+const maxModified = 16
 
 // loneWord is the one unaligned content word of a pair, on the side that
 // has it: window's content word content[i]; other is the other window.

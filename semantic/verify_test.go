@@ -358,6 +358,8 @@ func TestCheckerModifier(t *testing.T) {
 		{"how do i calculate my weighted gpa from letter grades", "how do i calculate my gpa from letter grades", 0.03, false, `"weighted" narrows "gpa"`},
 		{"best phone camera settings for the milky way", "best camera settings for the milky way", 0.03, false, `"phone" narrows "camera"`},
 		{"how many keys does a piano have", "how many black keys does a piano have", 0.03, false, `"black" narrows "keys"`},
+		// A chat request of thirteen content words is still short.
+		{"write a short invitation for a 40th birthday party", "write a short invitation for a surprise 40th birthday party", 0.03, false, `"surprise" narrows "40th"`},
 		// Articles stand for one another.
 		{"how do i calculate a weighted average in excel", "how do i calculate an average in excel", 0.05, false, `"weighted" narrows "average"`},
 		// Not inserted into a shared sequence: the sentence is another.
