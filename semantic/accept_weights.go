@@ -7,12 +7,12 @@ package semantic
 // embedder and WordNet at the cache's default threshold (README, Cache quality).
 var acceptModel = AcceptModel{
 	Weights: Features{
-		4.915425236,   // distance
-		-3.351174996,  // unaligned share
-		-0.2326285305, // unaligned words
-		1.150538043,   // content words
-		-3.853784988,  // distance x content words
+		4.890887494,   // distance
+		-3.370713239,  // unaligned share
+		-0.2340171054, // unaligned words
+		1.146825071,   // content words
+		-3.847929938,  // distance x content words
 	},
-	Bias:   1.361731454,
-	Cutoff: 0.9144145799,
+	Bias:   1.393952577,
+	Cutoff: 0.9157767253,
 }

@@ -699,35 +699,3 @@ var listers = setOf(`and or vs versus between plus nor`)
 func listed(ts []token, i, j int) bool {
 	return slices.ContainsFunc(ts[i+1:j], func(t token) bool { return listers[t.text] })
 }
-
-// listedSmallWords: every content word aligns, and each window lists
-// small words of its own ("your and you're" against "its and it's"):
-// the words compared are the question, small as they are.
-func listedSmallWords(a alignment, q, s []token) string {
-	if len(a.q)+len(a.s) > 0 {
-		return ""
-	}
-	x, y := listedExtra(q, a.extraQ), listedExtra(s, a.extraS)
-	if x == "" || y == "" {
-		return ""
-	}
-	return fmt.Sprintf("%q against %q", x, y)
-}
-
-// listedExtra is a small word of extra listed with another small word
-// in ts ("your and you're").
-func listedExtra(ts []token, extra []string) string {
-	small := func(t token) bool { return !isContent(t) && !listers[t.text] }
-	for i := 1; i+1 < len(ts); i++ {
-		l, r := ts[i-1], ts[i+1]
-		if !listers[ts[i].text] || !small(l) || !small(r) {
-			continue
-		}
-		for _, t := range []token{l, r} {
-			if slices.Contains(extra, t.text) {
-				return t.text
-			}
-		}
-	}
-	return ""
-}

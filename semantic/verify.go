@@ -180,7 +180,6 @@ var wordRules = []struct {
 	{CheckGeneric, (*Checker).forGenericWord},
 	{CheckModifier, func(_ *Checker, a alignment, q, s []token) string { return addedModifier(a, q, s) }},
 	{CheckRoles, (*Checker).tradedPlaces},
-	{CheckSwap, func(_ *Checker, a alignment, q, s []token) string { return listedSmallWords(a, q, s) }},
 }
 
 // unmatchedName: a name or a word the lexicon does not know, unaligned.

@@ -66,9 +66,6 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"does renters insurance cover theft of my car", "does renters insurance cover theft from my car", 0.008, false, `"of" against "from"`},
 		{"affect or effect - how do I know which one to use?", "when do i use 'affect' vs 'effect'", 0.2, true, "every content word aligns"},
 		{"what is the capital of France", "what is the capital of Spain", 0.02, false, "the name"},
-		// Small words listed are what the question compares.
-		{"what's the difference between your and you're", "what's the difference between its and it's", 0.17, false, `"your" against "its"`},
-		{"what is a mortgage and how does it work", "what is a mortgage and how it works", 0.05, true, "every content word aligns"},
 		{"what's the difference between 'who' and 'whom'", "what's the difference between 'who' and 'that'", 0.04, false, "name"},
 		{"how long do i boil an egg for a hard yolk", "how long do i boil an egg for a runny yolk", 0.01, false, "swapped"},
 		{"What is the capital of France?", "what's the capital of france", 0.05, true, "every content word aligns"},
