@@ -161,20 +161,7 @@ func (a alignment) samePlace(q []token, i int, s []token, j int) bool {
 		}
 		return k
 	}
-	return a.partnered(q, before(q, i), s, before(s, j)) && a.partnered(q, after(q, i), s, after(s, j))
-}
-
-// partnered: q[i] and s[k] were paired, or both i and k are past the
-// same end of their windows.
-func (a alignment) partnered(q []token, i int, s []token, k int) bool {
-	switch {
-	case i < 0 || k < 0:
-		return i < 0 && k < 0
-	case i >= len(q) || k >= len(s):
-		return i >= len(q) && k >= len(s)
-	}
-	p, ok := a.partner[q[i].at]
-	return ok && p == s[k].at
+	return a.partners(q, before(q, i), s, before(s, j)) && a.partners(q, after(q, i), s, after(s, j))
 }
 
 // relation is the relation a small word sets between the words around
@@ -279,8 +266,9 @@ func oneRun(ws, unaligned []token) (i, j int, ok bool) {
 	return i, j, true
 }
 
-// partners: the content words cq[i] and cs[k] were paired, or both i and
-// k are past the same end of their windows.
+// partners: the words cq[i] and cs[k] were paired, or both i and k are
+// past the same end of their windows (cq and cs: the windows' content
+// words, or the windows).
 func (a alignment) partners(cq []token, i int, cs []token, k int) bool {
 	switch {
 	case i < 0 || k < 0:
