@@ -453,6 +453,40 @@ func addedModifier(a alignment, q, s []token) string {
 	return fmt.Sprintf("%q narrows %q", x.text, l.window[x.at+1].text)
 }
 
+// addedObject: the one unaligned content word of a short pair, and none
+// on the other side, ends its window as the object of a relation word the
+// other window lacks, after the word that ends the other window ("a
+// moving day essentials box for a baby" against "a moving day essentials
+// box"): it narrows the request to a case of it.
+func addedObject(a alignment, q, s []token) string {
+	l, ok := a.lone(q, s)
+	if !ok || a.content > maxModified || l.i != len(l.content)-1 || l.i == 0 {
+		return ""
+	}
+	extra := a.extraQ
+	if l.stored {
+		extra = a.extraS
+	}
+	x, prev := l.word(), l.content[l.i-1]
+	if p, ok := l.partner(prev.at); !ok || p != content(l.other)[len(content(l.other))-1].at {
+		return ""
+	}
+	// A noun phrase: a determiner before the word ("for a baby"), not a
+	// verb ("how to remove") or an amount ("than 300 dollars").
+	if !determiners[l.window[x.at-1].text] {
+		return ""
+	}
+	for k := x.at - 2; k > prev.at; k-- {
+		if w := l.window[k].text; relation(w) != "" && slices.Contains(extra, w) {
+			return fmt.Sprintf("%q %s narrows the request", w, x.text)
+		}
+	}
+	return ""
+}
+
+// determiners open a noun phrase.
+var determiners = setOf(`a an the my your our his her their its this that these those`)
+
 // before: the tokens before window[at] and before other[head] are the
 // same small word (or both the start), or partners.
 func (l loneWord) before(at, head int) bool {

@@ -179,6 +179,7 @@ var wordRules = []struct {
 	{CheckSwap, func(_ *Checker, a alignment, _, _ []token) string { return swappedPhrase(a) }},
 	{CheckGeneric, (*Checker).forGenericWord},
 	{CheckModifier, func(_ *Checker, a alignment, q, s []token) string { return addedModifier(a, q, s) }},
+	{CheckModifier, func(_ *Checker, a alignment, q, s []token) string { return addedObject(a, q, s) }},
 	{CheckRoles, (*Checker).tradedPlaces},
 }
 
