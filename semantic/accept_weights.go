@@ -7,12 +7,12 @@ package semantic
 // embedder and WordNet at the cache's default threshold (README, Cache quality).
 var acceptModel = AcceptModel{
 	Weights: Features{
-		4.890887494,   // distance
-		-3.370713239,  // unaligned share
-		-0.2340171054, // unaligned words
-		1.146825071,   // content words
-		-3.847929938,  // distance x content words
+		4.918241381,   // distance
+		-3.37464275,   // unaligned share
+		-0.2375481904, // unaligned words
+		1.148442251,   // content words
+		-3.731623815,  // distance x content words
 	},
-	Bias:   1.393952577,
-	Cutoff: 0.9157767253,
+	Bias:   1.358678571,
+	Cutoff: 0.9161724649,
 }

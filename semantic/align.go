@@ -31,12 +31,16 @@ func (c *Checker) align(q, s []token) alignment {
 	// The strongest match first: a word that is there as such must not be
 	// taken by another one's base form or synonym ("loaded" must leave
 	// "load" to "load").
-	restQ, restS := a.pairOff(a.cq, a.cs, func(x, y string) bool { return x == y })
-	restQ, restS = a.pairOff(restQ, restS, func(x, y string) bool { return stem(x) == stem(y) })
-	restQ, restS = a.pairOff(restQ, restS, c.same)
+	// A word written as a name pairs first with itself written as a name:
+	// "`load_dataset()`" has its own counterpart, and a window that also
+	// says "load" has that word left over, not the name.
+	restQ, restS := a.pairOff(a.cq, a.cs, func(x, y token) bool { return x.text == y.text && x.entity == y.entity })
+	restQ, restS = a.pairOff(restQ, restS, byText(func(x, y string) bool { return x == y }))
+	restQ, restS = a.pairOff(restQ, restS, byText(func(x, y string) bool { return stem(x) == stem(y) }))
+	restQ, restS = a.pairOff(restQ, restS, byText(c.same))
 	restQ, restS = joinWords(restQ, restS, s)
 	restS, restQ = joinWords(restS, restQ, q)
-	a.q, a.s = a.pairOff(restQ, restS, func(x, y string) bool { return c.misspelt(x, y) || c.clipped(x, y) })
+	a.q, a.s = a.pairOff(restQ, restS, byText(func(x, y string) bool { return c.misspelt(x, y) || c.clipped(x, y) }))
 	a.q = c.dropMisspelt(dropPresent(a.q, s), s)
 	a.s = c.dropMisspelt(dropPresent(a.s, q), q)
 	a.extraQ, a.extraS = extras(q, s)
@@ -104,12 +108,12 @@ func (c *Checker) dropMisspelt(words, other []token) []token {
 
 // pairOff matches each of xs (words of q) with an unused one of ys (of s),
 // records the pairs, and returns those of both that found no partner.
-func (a *alignment) pairOff(xs, ys []token, match func(x, y string) bool) (restX, restY []token) {
+func (a *alignment) pairOff(xs, ys []token, match func(x, y token) bool) (restX, restY []token) {
 	used := make([]bool, len(ys))
 	for _, x := range xs {
 		found := false
 		for i, y := range ys {
-			if !used[i] && match(x.text, y.text) {
+			if !used[i] && match(x, y) {
 				used[i], found = true, true
 				a.partner[x.at] = y.at
 				break
@@ -125,6 +129,11 @@ func (a *alignment) pairOff(xs, ys []token, match func(x, y string) bool) (restX
 		}
 	}
 	return restX, restY
+}
+
+// byText matches two tokens by their words.
+func byText(match func(x, y string) bool) func(x, y token) bool {
+	return func(x, y token) bool { return match(x.text, y.text) }
 }
 
 func (c *Checker) same(a, b string) bool {

@@ -414,3 +414,12 @@ func TestBlockSwap(t *testing.T) {
 		}
 	}
 }
+
+// A word written as a name pairs with itself written as a name first; the
+// same word said plainly on one side only is a word left over, not a name.
+func TestCheckerNamePairsWithName(t *testing.T) {
+	checkVerdicts(t, &Checker{Threshold: 0.3, Lexicon: wordLexicon{}}, []verdictCase{
+		{"`load_dataset()` on a csv file", "load a csv file by `load_dataset()`", 0.02, true, "(-load)"},
+		{"`load_dataset()` on a csv file", "load a csv file by `read_csv()`", 0.02, false, "the name"},
+	})
+}
