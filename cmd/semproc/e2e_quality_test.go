@@ -21,6 +21,8 @@ var qualitySets = []string{
 	"../../testdata/quality/everyday-a.jsonl",
 	"../../testdata/quality/everyday-b.jsonl",
 	"../../testdata/quality/everyday-c.jsonl",
+	"../../testdata/quality/everyday-d.jsonl",
+	"../../testdata/quality/everyday-e.jsonl",
 }
 
 // TestCacheQualityThroughTheRequestPath runs the quality protocol through
@@ -33,7 +35,7 @@ var qualitySets = []string{
 func TestCacheQualityThroughTheRequestPath(t *testing.T) {
 	switch {
 	case testing.Short():
-		t.Skip("embeds 3,000 texts through the stand-in")
+		t.Skip("embeds 3,500 texts through the stand-in")
 	case race.Enabled:
 		t.Skip("a measurement, not a concurrency test: it runs without -race (make test; CI runs it so after the race run)")
 	}

@@ -40,7 +40,7 @@ func TestEvalCommand(t *testing.T) {
 		want  []string
 	}{
 		{nil, []string{"threshold", "0.100", "0.300", "recommended SEMPROC_CACHE_DISTANCE_THRESHOLD="}},
-		{[]string{"-score"}, []string{"0.300", "fitted score instead of tiers"}},
+		{[]string{"-without", "score,modifier"}, []string{"0.300", "without score,modifier"}},
 	} {
 		var out strings.Builder
 		args := append(append([]string{"eval", "-from", "0.1", "-to", "0.3", "-step", "0.1"}, tc.flags...), file)
