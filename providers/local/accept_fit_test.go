@@ -398,18 +398,22 @@ func TestLogistic(t *testing.T) {
 func TestChooseCutoff(t *testing.T) {
 	m := &semantic.AcceptModel{Bias: 5}
 	m.Weights[semantic.FeatureDistance] = -10
+	// Three of six content words unaligned: beyond the tiers from an
+	// eighth of the threshold on, so the score decides every candidate.
 	at := func(d float64) semantic.Features {
 		var f semantic.Features
 		f[semantic.FeatureDistance] = d
+		f[semantic.FeatureUnaligned] = 3
+		f[semantic.FeatureShare] = 0.5
 		return f
 	}
 	queries := []fitQuery{
-		{want: 0, exact: -1, cands: []fitCand{{0, at(0.1), true}}},   // score 0.98
+		{want: 0, exact: -1, cands: []fitCand{{0, at(0.2), true}}},   // score 0.95
 		{want: -1, exact: -1, cands: []fitCand{{1, at(0.3), false}}}, // 0.88
 		{want: 2, exact: -1, cands: []fitCand{{2, at(0.5), true}}},   // 0.5
 	}
 	cut := chooseCutoff(queries, m)
-	if lo, hi := m.Score(at(0.3)), m.Score(at(0.1)); cut <= lo || cut > hi {
+	if lo, hi := m.Score(at(0.3)), m.Score(at(0.2)); cut <= lo || cut > hi {
 		t.Errorf("cutoff %v; want it above the negative's score %v and at most the first positive's %v", cut, lo, hi)
 	}
 	if r := serveAt(queries, m, cut); r.Correct != 1 || r.FalseHits != 0 {
