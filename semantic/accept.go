@@ -74,8 +74,12 @@ func (m *AcceptModel) Score(f Features) float64 {
 // "What is the capital of France?" and its lower-case twin, stays served),
 // or when its score reaches the cutoff.
 func (m *AcceptModel) Serves(f Features, cutoff float64) bool {
-	return f[FeatureDistance] <= tierLimit(f) || m.Score(f) >= cutoff
+	return withinTiers(f) || m.Score(f) >= cutoff
 }
+
+// withinTiers reports whether the distance tiers serve a pair with
+// features f.
+func withinTiers(f Features) bool { return f[FeatureDistance] <= tierLimit(f) }
 
 // Features are the acceptance features of a pair within the threshold
 // that passes every check; ok is false for any other pair. Fitting reads
@@ -108,16 +112,15 @@ func (c *Checker) features(a alignment, distance float64) Features {
 	return f
 }
 
-// scoreVerdict serves a pair that passed every check when the model
-// serves it (Serves), and says why either way.
+// scoreVerdict serves a pair that passed every check as Serves does at the
+// model's cutoff, and says why either way.
 func (c *Checker) scoreVerdict(m *AcceptModel, a alignment, f Features) Verdict {
 	words := describe(a)
-	limit := c.Threshold * tierLimit(f)
-	score := m.Score(f)
-	switch {
-	case f[FeatureDistance] <= tierLimit(f):
+	if withinTiers(f) {
 		return Verdict{Accept: true, Reason: "accepted: " + words}
-	case score >= m.Cutoff:
+	}
+	limit, score := c.Threshold*tierLimit(f), m.Score(f)
+	if score >= m.Cutoff {
 		return Verdict{Accept: true, Reason: fmt.Sprintf("accepted: %s, beyond the tiers' %.4f, but score %.2f ≥ %.2f", words, limit, score, m.Cutoff)}
 	}
 	return Verdict{Reason: fmt.Sprintf("rejected: %s, so the distance must be at most %.4f, or the score reach %.2f (it is %.2f)", words, limit, m.Cutoff, score)}
