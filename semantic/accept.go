@@ -121,9 +121,9 @@ func (c *Checker) scoreVerdict(m *AcceptModel, a alignment, f Features) Verdict 
 	}
 	limit, score := c.Threshold*tierLimit(f), m.Score(f)
 	if score >= m.Cutoff {
-		return Verdict{Accept: true, Reason: fmt.Sprintf("accepted: %s, beyond the tiers' %.4f, but score %.2f ≥ %.2f", words, limit, score, m.Cutoff)}
+		return Verdict{Accept: true, Reason: fmt.Sprintf("accepted: %s, beyond the tiers' %.4f, but score %.3f ≥ %.3f", words, limit, score, m.Cutoff)}
 	}
-	return Verdict{Reason: fmt.Sprintf("rejected: %s, so the distance must be at most %.4f, or the score reach %.2f (it is %.2f)", words, limit, m.Cutoff, score)}
+	return Verdict{Reason: fmt.Sprintf("rejected: %s, so the distance must be at most %.4f, or the score reach %.3f (it is %.3f)", words, limit, m.Cutoff, score)}
 }
 
 // String lists the model's weights by feature name.

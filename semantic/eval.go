@@ -226,6 +226,27 @@ type EvalOptions struct {
 	// measures distance alone (the nearest entry within the threshold is
 	// served).
 	Verifier func(threshold float64) Verifier
+	// Trace, when set, is told how each query was served at each
+	// threshold, with the verifier's verdict on every candidate it read.
+	Trace func(EvalTrace)
+}
+
+// EvalTrace is how one query was served at one threshold: the stored text
+// served (-1: none), the candidates a cache looks at (Nearest's), and,
+// nearest first, the verdict on each candidate within the threshold the
+// verifier read before it stopped.
+type EvalTrace struct {
+	Threshold  float64
+	Query      EvalQuery
+	Served     int
+	Candidates []EvalCandidate
+	Read       []EvalVerdict
+}
+
+// EvalVerdict is a verifier's verdict on serving one candidate.
+type EvalVerdict struct {
+	EvalCandidate
+	Verdict Verdict
 }
 
 // Evaluate embeds every distinct text of s once and, at each threshold,
@@ -247,7 +268,11 @@ func Evaluate(ctx context.Context, emb Embedder, s EvalSet, o EvalOptions) ([]Ev
 		}
 		r := EvalRow{Threshold: th}
 		for qi, q := range s.Queries {
-			r.Score(q, serve(s, q, found[qi], th, v))
+			served, read := serve(s, q, found[qi], th, v)
+			r.Score(q, served)
+			if o.Trace != nil {
+				o.Trace(EvalTrace{Threshold: th, Query: q, Served: served, Candidates: found[qi], Read: read})
+			}
 		}
 		rows[ti] = r
 	}
@@ -334,20 +359,27 @@ func Nearest(ctx context.Context, emb Embedder, s EvalSet) ([][]EvalCandidate, e
 	return found, nil
 }
 
-// serve is the stored text a cache serves to q, or -1.
-func serve(s EvalSet, q EvalQuery, cands []EvalCandidate, th float64, v Verifier) int {
+// serve is the stored text a cache serves to q, or -1, and the verdicts
+// of the candidates it read on the way.
+func serve(s EvalSet, q EvalQuery, cands []EvalCandidate, th float64, v Verifier) (int, []EvalVerdict) {
+	var read []EvalVerdict
 	for _, c := range cands {
 		if c.Exact {
-			return c.Index
+			return c.Index, append(read, EvalVerdict{c, Verdict{Accept: true, Reason: "exact match"}})
 		}
 		if c.Distance > th {
 			break
 		}
-		if v == nil || v.Verify(q.Text, s.Stored[c.Index], c.Distance).Accept {
-			return c.Index
+		verdict := Verdict{Accept: true, Reason: "nearest within the threshold"}
+		if v != nil {
+			verdict = v.Verify(q.Text, s.Stored[c.Index], c.Distance)
+		}
+		read = append(read, EvalVerdict{c, verdict})
+		if verdict.Accept {
+			return c.Index, read
 		}
 	}
-	return -1
+	return -1, read
 }
 
 // Distance is the cosine distance of two vectors (1 − cosine similarity).

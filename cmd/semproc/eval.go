@@ -23,6 +23,7 @@ func evalCmd(ctx context.Context, args []string, getenv func(string) string, std
 	target := fs.Float64("max-bad-hits", 0.03, "largest acceptable share of wrong answers (wrong and false hits) among all hits, for the recommendation")
 	verifier := fs.String("verifier", "", "on or off (default: SEMPROC_CACHE_VERIFIER)")
 	without := fs.String("without", "", "verifier checks to leave out, comma-separated: "+strings.Join(semantic.Checks, ", "))
+	pairs := fs.Bool("pairs", false, "after the table, one line per query at the last threshold: its outcome, the stored text it was or should have been served, their distance and the verifier's verdict")
 	const synopsis = "usage: semproc eval [flags] FILE   (JSONL {a,b,duplicate} or GPTCache [{origin,similar}])"
 	if help, err := parseFlags(fs, synopsis, args, stdout); help || err != nil {
 		return err
@@ -55,8 +56,10 @@ func evalCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer func() { _ = c.close() }()
+	thresholds := semantic.Thresholds(*from, *to, *step)
+	var traces []semantic.EvalTrace
 	rows, err := semantic.Evaluate(ctx, c.embedder, set, semantic.EvalOptions{
-		Thresholds: semantic.Thresholds(*from, *to, *step),
+		Thresholds: thresholds,
 		Verifier: func(th float64) semantic.Verifier {
 			v := newVerifier(cfg, lex, th)
 			if ch, ok := v.(*semantic.Checker); ok {
@@ -65,6 +68,11 @@ func evalCmd(ctx context.Context, args []string, getenv func(string) string, std
 				}
 			}
 			return v
+		},
+		Trace: func(t semantic.EvalTrace) {
+			if *pairs && t.Threshold == thresholds[len(thresholds)-1] {
+				traces = append(traces, t)
+			}
 		},
 	})
 	if err != nil {
@@ -86,7 +94,57 @@ func evalCmd(ctx context.Context, args []string, getenv func(string) string, std
 	} else {
 		fmt.Fprintf(stdout, "no threshold in range keeps wrong answers at or under %.1f%% of hits\n", 100**target)
 	}
+	if *pairs {
+		fmt.Fprintf(stdout, "\nat threshold %g: outcome, distance, query, stored text, verdict\n", thresholds[len(thresholds)-1])
+		for _, t := range traces {
+			fmt.Fprintln(stdout, traceLine(set, t))
+		}
+	}
 	return nil
+}
+
+// traceLine says how one query was served, and why, on one tab-separated
+// line: the stored text served, else the one it wants, else the nearest
+// the verifier read.
+func traceLine(s semantic.EvalSet, t semantic.EvalTrace) string {
+	q := t.Query
+	var outcome string
+	switch {
+	case q.Want < 0 && t.Served >= 0:
+		outcome = "false hit"
+	case q.Want < 0:
+		outcome = "turned away"
+	case t.Served < 0:
+		outcome = "missed"
+	case t.Served == q.Want:
+		outcome = "correct"
+	default:
+		outcome = "wrong"
+	}
+	focus := t.Served
+	if focus < 0 {
+		focus = q.Want
+	}
+	if focus < 0 && len(t.Candidates) > 0 {
+		focus = t.Candidates[0].Index
+	}
+	if focus < 0 {
+		return fmt.Sprintf("%s\t-\t%q\t-\tno stored text to compare", outcome, q.Text)
+	}
+	line := func(d string, reason string) string {
+		return fmt.Sprintf("%s\t%s\t%q\t%q\t%s", outcome, d, q.Text, s.Stored[focus], reason)
+	}
+	for _, r := range t.Read {
+		if r.Index == focus {
+			return line(semantic.FormatDistance(r.Distance, r.Exact), r.Verdict.Reason)
+		}
+	}
+	for _, c := range t.Candidates {
+		if c.Index == focus {
+			return line(semantic.FormatDistance(c.Distance, c.Exact), "not read: beyond the threshold, or after a nearer candidate was served")
+		}
+	}
+	return line("-", "not among the nearest candidates")
 }
 
 // checkNames parses -without: verifier check names, comma-separated.
