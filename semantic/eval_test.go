@@ -3,9 +3,11 @@ package semantic
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -148,15 +150,44 @@ func TestEvaluateCountsOutcomes(t *testing.T) {
 	// A verifier that refuses A's answers passes to the next candidate:
 	// "far" (0.34 from B) is served B, a wrong answer; "near" and "other"
 	// have nothing else within 0.5; the negatives are still served B.
+	var traces []EvalTrace
 	rows, err = Evaluate(context.Background(), emb, s, EvalOptions{
 		Thresholds: []float64{0.5},
 		Verifier:   func(float64) Verifier { return refuse("A") },
+		Trace:      func(tr EvalTrace) { traces = append(traces, tr) },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := (EvalRow{Threshold: 0.5, Wrong: 1, Missed: 2, FalseHits: 2, Positives: 3, Negatives: 2}); rows[0] != want {
 		t.Errorf("with a verifier: %+v, want %+v", rows[0], want)
+	}
+	// The trace shows each query's outcome and the verdicts read on the
+	// way: "near" is refused A and has nothing else within 0.5; "far" is
+	// refused A, then served B.
+	if len(traces) != len(s.Queries) {
+		t.Fatalf("%d traces for %d queries", len(traces), len(s.Queries))
+	}
+	read := func(tr EvalTrace) (got []string) {
+		for _, r := range tr.Read {
+			got = append(got, fmt.Sprintf("%s:%t", s.Stored[r.Index], r.Verdict.Accept))
+		}
+		return got
+	}
+	for i, want := range []struct {
+		served int
+		read   []string
+	}{
+		{-1, []string{"A:false"}},
+		{-1, []string{"A:false"}},
+		{1, []string{"A:false", "B:true"}},
+		{1, []string{"B:true"}},
+		{1, []string{"B:true"}},
+	} {
+		tr := traces[i]
+		if tr.Query != s.Queries[i] || tr.Threshold != 0.5 || tr.Served != want.served || !slices.Equal(read(tr), want.read) || len(tr.Candidates) != 2 {
+			t.Errorf("trace %d: %+v; want served %d after reading %v, of 2 candidates", i, tr, want.served, want.read)
+		}
 	}
 }
 

@@ -41,6 +41,7 @@ func TestEvalCommand(t *testing.T) {
 	}{
 		{nil, []string{"threshold", "0.100", "0.300", "recommended SEMPROC_CACHE_DISTANCE_THRESHOLD="}},
 		{[]string{"-without", "score,modifier"}, []string{"0.300", "without score,modifier"}},
+		{[]string{"-pairs"}, []string{"at threshold 0.3: outcome", "\t\"how do planes fly\"\t\"", "\t\"how do volcanoes erupt exactly\"\t\"how do volcanoes erupt\"\t"}},
 	} {
 		var out strings.Builder
 		args := append(append([]string{"eval", "-from", "0.1", "-to", "0.3", "-step", "0.1"}, tc.flags...), file)
