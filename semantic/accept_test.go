@@ -51,9 +51,9 @@ func TestCheckerScore(t *testing.T) {
 			"accepted: 1 of 5 content words unaligned (+today)"},
 		// Beyond the tiers, the score decides.
 		{"what is the capital of france today", "what is the capital of france", 0.14, true,
-			"accepted: 1 of 5 content words unaligned (+today), beyond the tiers' 0.1200, but score 0.53 ≥ 0.50"},
+			"accepted: 1 of 5 content words unaligned (+today), beyond the tiers' 0.1200, but score 0.533 ≥ 0.500"},
 		{"what is the capital of france today", "what is the capital of france", 0.2, false,
-			"rejected: 1 of 5 content words unaligned (+today), so the distance must be at most 0.1200, or the score reach 0.50 (it is 0.34)"},
+			"rejected: 1 of 5 content words unaligned (+today), so the distance must be at most 0.1200, or the score reach 0.500 (it is 0.339)"},
 		{"what is 5 times 12", "what is 6 times 12", 0.01, false, "numbers differ"},
 		// Every content word aligns: served at any distance within the
 		// threshold, whatever the score says.

@@ -175,10 +175,11 @@ func relation(w string) string {
 }
 
 // questionKinds are the kinds of answer a window's question words ask
-// for: a place (where), a time (when), a person (who), a reason (why) or a
-// measure (how many, how much, how long, how often: "how many days" asks
-// what "how long" does). "What", "which" and a bare "how" ask for anything
-// and are left out. With opening, only the words that open a sentence
+// for: a place (where), a time (when), a person (who), a reason (why), a
+// measure or degree (how many, how much, how long, how often: "how many
+// days" asks what "how long" does) or a manner (how does it work: not why
+// it does). "What" and "which" ask for anything and are
+// left out. With opening, only the words that open a sentence
 // count: inside one they also join clauses ("what does it mean when …").
 func questionKinds(ts []token, opening bool) map[string]bool {
 	out := map[string]bool{}
@@ -192,16 +193,38 @@ func questionKinds(ts []token, opening bool) map[string]bool {
 		case "who", "whom", "whose":
 			out["who"] = true
 		case "how":
-			if i+1 < len(ts) && measures[ts[i+1].text] {
-				out["how much"] = true
+			if i+1 < len(ts) && howKind(ts[i+1].text) != "" {
+				out[howKind(ts[i+1].text)] = true
 			}
 		}
 	}
 	return out
 }
 
+// howKind is what "how" asks for by the word after it: a measure or
+// degree ("how often", "how frequently"), a reason in "how come", a
+// manner or means before a verb or its subject ("how did Zeus punish
+// him", "how to"); "" when the word does not tell (a misspelling, an
+// adjective).
+func howKind(next string) string {
+	switch {
+	case measures[next] || strings.HasSuffix(next, "ly"):
+		return "how much"
+	case next == "come":
+		return "why"
+	case mannerAfterHow[next]:
+		return "how"
+	}
+	return ""
+}
+
 // measures are the words after "how" that make it ask for a measure.
 var measures = setOf(`many much long often old far big large tall high fast soon`)
+
+// mannerAfterHow are the words that, after "how", start a clause: it then
+// asks how something is done.
+var mannerAfterHow = setOf(`do does did is are was were can could should would will shall may might must
+to i you we they he she it has have had don't doesn't didn't can't`)
 
 // otherQuestion: both windows open with a question for a definite kind of
 // answer, and neither asks anywhere for the kind the other opens with

@@ -77,6 +77,13 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"quick question what is the capital of france", "capital of france", 0.35, false, "beyond the threshold"},
 		{"where do I keep my spare keys", "how many spare keys do I keep", 0.02, false, "asks where, not how much"},
 		{"how many days does bread keep", "how long does bread keep in days", 0.05, true, "1 of"},
+		// "How" before a verb asks for a manner, before an adverb for a
+		// measure; after "come" for a reason; a word it cannot read leaves
+		// the question open.
+		{"how did Zeus punish Prometheus?", "why did Zeus punish Prometheus?", 0.04, false, "asks how, not why"},
+		{"how come the sky is blue", "why is the sky blue", 0.05, true, "1 of 5 content words unaligned (+come)"},
+		{"how frequently should I water a cactus", "how should I water a cactus", 0.05, false, "asks how much, not how"},
+		{"how dose en passant work", "why does en passant work", 0.05, true, "every content word aligns"},
 		{"when was the bridge built, and by whom?", "who built the bridge and when", 0.05, true, "every content word aligns"},
 		{"what does it mean when my dog sighs", "why does my dog sigh", 0.05, true, "1 of"},
 		// A phrase swapped for another in the same place, anywhere.
