@@ -7,7 +7,9 @@ import (
 	"strings"
 )
 
-// differentNumbers compares the numbers of two windows as multisets.
+// differentNumbers compares the numbers of two windows as multisets,
+// each with the bound it is given: "at least 5" and "exactly 5" ask about
+// different amounts.
 func differentNumbers(q, s []token) string {
 	nq, ns := numbersOf(q), numbersOf(s)
 	if slices.Equal(nq, ns) {
@@ -18,14 +20,47 @@ func differentNumbers(q, s []token) string {
 
 func numbersOf(ts []token) []string {
 	var out []string
-	for _, t := range ts {
+	for i, t := range ts {
 		if t.number {
-			out = append(out, t.text)
+			out = append(out, bound(ts, i)+t.text)
 		}
 	}
 	slices.Sort(out)
 	return out
 }
+
+// bound is "≥" when the words around the number at ts[i] make it a lower
+// bound ("at least 5", "more than 5", "5 or more"), "≤" when they make it
+// an upper one ("at most 5", "up to 5", "under 5", "5 or fewer"), and ""
+// for the number itself. A strict bound counts as the inclusive one: "more
+// than 5" and "5 or more" are said for the same thing.
+func bound(ts []token, i int) string {
+	word := func(j int) string {
+		if j < 0 || j >= len(ts) {
+			return ""
+		}
+		return ts[j].text
+	}
+	// After it, the bound may follow the number's noun ("5 ingredients
+	// or fewer").
+	before := word(i-2) + " " + word(i-1)
+	after, later := word(i+1)+" "+word(i+2), word(i+2)+" "+word(i+3)
+	switch {
+	case lowerBefore[word(i-1)] || lowerBefore[before] || lowerAfter[after] || lowerAfter[later]:
+		return "≥"
+	case upperBefore[word(i-1)] || upperBefore[before] || upperAfter[after] || upperAfter[later]:
+		return "≤"
+	}
+	return ""
+}
+
+// The words that bound a number, one or two before it, two after it.
+var (
+	lowerBefore = map[string]bool{"over": true, "above": true, "minimum": true, "at least": true, "more than": true, "greater than": true}
+	upperBefore = map[string]bool{"under": true, "below": true, "maximum": true, "max": true, "at most": true, "up to": true, "less than": true, "fewer than": true}
+	lowerAfter  = map[string]bool{"or more": true, "or above": true, "or over": true, "or older": true, "and up": true, "and over": true, "and above": true, "and older": true}
+	upperAfter  = map[string]bool{"or less": true, "or fewer": true, "or under": true, "or below": true, "or younger": true, "and under": true, "and below": true, "and younger": true}
+)
 
 func count(ts []token, set map[string]bool) int {
 	n := 0

@@ -52,6 +52,12 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"how many tbsp in 1/4 cup", "how many tbsp in a quarter cup", 0.1, true, "aligns"},
 		{"paint for a 12 by 14 room", "paint for a 12x14 room", 0.1, true, "aligns"},
 		{"solve 2x - 3 = 11", "solve 2x + 3 = 11", 0.02, false, "numbers differ"},
+		// A number's bound is part of it; a strict and an inclusive bound
+		// are said for the same thing.
+		{"regex that matches at least 5 digits", "regex that matches exactly 5 digits", 0.01, false, "numbers differ: [≥5] vs [5]"},
+		{"flights under 200 dollars", "flights over 200 dollars", 0.01, false, "numbers differ: [≤200] vs [≥200]"},
+		{"recipes with fewer than 6 ingredients", "recipes with under 6 ingredients", 0.05, true, "1 of 5 content words unaligned (+fewer)"},
+		{"can kids over 12 fly alone", "can kids 12 and older fly alone", 0.05, true, "1 of 7 content words unaligned (-older)"},
 		{"can I take ibuprofen with alcohol", "can I not take ibuprofen with alcohol", 0.02, false, "negation"},
 		{"how do I install docker", "how do I uninstall docker", 0.03, false, `"install" and "uninstall" are opposites`},
 		{"flights from paris to london", "flights to paris from london", 0.01, false, "reversed"},
