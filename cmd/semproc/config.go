@@ -57,6 +57,7 @@ type Config struct {
 	CacheEnabled            bool          `env:"SEMPROC_CACHE_ENABLED" envDefault:"true" doc:"semantic cache on or off"`
 	CacheDistanceThreshold  *float64      `env:"SEMPROC_CACHE_DISTANCE_THRESHOLD" doc:"max cosine distance (0-2) of a semantic hit; 0 turns the semantic layer off (exact hits only); default calibrated per embedder: local 0.3 with the verifier, 0.03 without (see Cache quality), others 0.1"`
 	CacheVerifier           string        `env:"SEMPROC_CACHE_VERIFIER" envDefault:"on" doc:"on: a semantic hit must also pass the word checks of the verifier (numbers, negation, question kind, opposites, direction, names, siblings, units, comparisons, conjuncts, swapped words, generic words, modifiers, then the distance tiers or the fitted acceptance score; README, Cache quality); off: distance and numbers only"`
+	CacheVerifierCutoff     *float64      `env:"SEMPROC_CACHE_VERIFIER_CUTOFF" doc:"the acceptance score (0-1) a semantic hit that passed the checks but lies beyond the distance tiers must reach: lower serves more paraphrases and more wrong answers, 1 the tiers only; default the fitted cutoff (README, Cache quality, has the trade-off per data set)"`
 	WordNetDir              string        `env:"SEMPROC_WORDNET_DIR" doc:"where WordNet lives for the verifier (default: <user cache dir>/semproc/models/wordnet-3.1.14); without it the verifier knows words by spelling only"`
 	CacheTTL                time.Duration `env:"SEMPROC_CACHE_TTL" envDefault:"1h" doc:"entry lifetime; a response Cache-Control max-age lowers it; positive"`
 	CacheMessageCountback   int           `env:"SEMPROC_CACHE_MESSAGE_COUNTBACK" envDefault:"1" doc:"non-system messages in the window that is embedded; at least 1"`
@@ -235,6 +236,9 @@ func (c *Config) validate() []badVar {
 		if t.v != nil && (*t.v < 0 || *t.v > 2) {
 			bad(t.name, "allowed: a cosine distance from 0 to 2")
 		}
+	}
+	if v := c.CacheVerifierCutoff; v != nil && (*v < 0 || *v > 1) {
+		bad("SEMPROC_CACHE_VERIFIER_CUTOFF", "allowed: a score from 0 to 1")
 	}
 	atLeast("SEMPROC_CACHE_MESSAGE_COUNTBACK", c.CacheMessageCountback, 1)
 	atLeast("SEMPROC_CACHE_MAX_ENTRIES_PER_SCOPE", c.CacheMaxEntriesPerScope, 0)

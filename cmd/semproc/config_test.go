@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/semproc/semproc/semantic"
 )
 
 var update = flag.Bool("update", false, "rewrite the README's configuration table")
@@ -56,19 +58,41 @@ func TestConfigNamesEveryBadVariable(t *testing.T) {
 		"SEMPROC_ROUTES_FILE":              "/x",
 		"SEMPROC_EMBEDDINGS_TIMEOUT":       "0s",
 		"SEMPROC_MEMORY_MAX_BYTES":         "-1",
+		"SEMPROC_CACHE_VERIFIER_CUTOFF":    "1.5",
 	}
 	_, err := loadConfig(envOf(env))
 	var ce *configError
 	if !errors.As(err, &ce) {
 		t.Fatalf("want a configError, got %v", err)
 	}
-	for _, name := range []string{"SEMPROC_GRPC_ADDR", "SEMPROC_EMBEDDINGS_URL", "SEMPROC_REDIS_URL", "SEMPROC_CACHE_DISTANCE_THRESHOLD", "SEMPROC_ROUTING_MODE", "SEMPROC_ROUTES", "SEMPROC_EMBEDDINGS_TIMEOUT", "SEMPROC_MEMORY_MAX_BYTES"} {
+	for _, name := range []string{"SEMPROC_GRPC_ADDR", "SEMPROC_EMBEDDINGS_URL", "SEMPROC_REDIS_URL", "SEMPROC_CACHE_DISTANCE_THRESHOLD", "SEMPROC_ROUTING_MODE", "SEMPROC_ROUTES", "SEMPROC_EMBEDDINGS_TIMEOUT", "SEMPROC_MEMORY_MAX_BYTES", "SEMPROC_CACHE_VERIFIER_CUTOFF"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s:\n%v", name, err)
 		}
 	}
 	if _, err := loadConfig(envOf(map[string]string{"SEMPROC_CACHE_TTL": "an hour"})); !strings.Contains(fmtErr(err), "SEMPROC_CACHE_TTL") {
 		t.Errorf("an unparsable duration is not named: %v", err)
+	}
+}
+
+// The verifier serves with the fitted cutoff unless the operator sets one.
+func TestVerifierCutoff(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want float64
+	}{
+		{nil, semantic.FittedAcceptModel().Cutoff},
+		{map[string]string{"SEMPROC_CACHE_VERIFIER_CUTOFF": "0.7"}, 0.7},
+		{map[string]string{"SEMPROC_CACHE_VERIFIER_CUTOFF": "1"}, 1},
+	} {
+		cfg, err := loadConfig(envOf(tc.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, ok := newVerifier(cfg, nil, 0.3).(*semantic.Checker)
+		if !ok || c.Score == nil || c.Score.Cutoff != tc.want {
+			t.Errorf("%v: verifier %+v; want the score at cutoff %g", tc.env, c, tc.want)
+		}
 	}
 }
 

@@ -63,7 +63,8 @@ func defaultCacheThreshold(cfg Config) float64 {
 }
 
 // newVerifier is the cache verifier at threshold th: with
-// SEMPROC_CACHE_VERIFIER=off only its numbers check, else every check.
+// SEMPROC_CACHE_VERIFIER=off only its numbers check, else every check and
+// the acceptance score at SEMPROC_CACHE_VERIFIER_CUTOFF.
 func newVerifier(cfg Config, lex semantic.Lexicon, th float64) semantic.Verifier {
 	if cfg.CacheVerifier == "off" {
 		without := map[string]bool{}
@@ -72,7 +73,11 @@ func newVerifier(cfg Config, lex semantic.Lexicon, th float64) semantic.Verifier
 		}
 		return &semantic.Checker{Threshold: th, Without: without}
 	}
-	return semantic.NewChecker(lex, th)
+	c := semantic.NewChecker(lex, th)
+	if cfg.CacheVerifierCutoff != nil {
+		c.Score.Cutoff = *cfg.CacheVerifierCutoff
+	}
+	return c
 }
 
 // newLexicon loads WordNet for the verifier, when it is on and WordNet has
