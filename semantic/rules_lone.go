@@ -100,12 +100,16 @@ func addedObject(a alignment, q, s []token) string {
 	if p, ok := l.partner(prev.at); !ok || p != content(l.other)[len(content(l.other))-1].at {
 		return ""
 	}
-	// A noun phrase: a determiner before the word ("for a baby"), not a
-	// verb ("how to remove") or an amount ("than 300 dollars").
-	if !determiners[l.window[x.at-1].text] {
+	// A noun phrase: a determiner before the word ("for a baby"), or the
+	// relation word itself ("for someone with diabetes"), not a verb ("how
+	// to remove") or an amount ("than 300 dollars").
+	last := x.at - 2
+	if w := l.window[x.at-1].text; w != "to" && relation(w) != "" {
+		last = x.at - 1
+	} else if !determiners[w] {
 		return ""
 	}
-	for k := x.at - 2; k > prev.at; k-- {
+	for k := last; k > prev.at; k-- {
 		if w := l.window[k].text; relation(w) != "" && slices.Contains(extra, w) {
 			return fmt.Sprintf("%q %s narrows the request", w, x.text)
 		}

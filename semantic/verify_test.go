@@ -379,9 +379,11 @@ func TestCheckerModifier(t *testing.T) {
 		{"python loop throws IndexError - why?", "why am I getting IndexError in my python loop", 0.05, true, "1 of"},
 		// A word said twice is no modifier.
 		{"merge vs rebase in git", "git merge and git rebase", 0.05, true, "1 of"},
-		// A noun phrase added at the end names the case asked about; an
+		// A noun phrase added at the end, after a determiner or right
+		// after its relation word, names the case asked about; an
 		// infinitive or an amount there is the same request reworded.
 		{"what should i pack in a moving day essentials box for a baby", "what should i pack in a moving day essentials box", 0.09, false, `"for" baby narrows the request`},
+		{"how long does a tattoo take to heal for someone with diabetes", "how long does a tattoo take to heal", 0.09, false, `"with" diabetes narrows the request`},
 		{"grass stains on my white jeans, how to remove them", "how do i get grass stains out of white jeans", 0.05, true, "1 of"},
 		{"lightest tent for less than 300 dollars", "lightest tent under 300", 0.05, true, "1 of"},
 		// A word added at the end modifies nothing.
