@@ -228,20 +228,23 @@ func questionKinds(ts []token, opening bool) map[string]bool {
 		case "who", "whom", "whose":
 			out["who"] = true
 		case "how":
-			if i+1 < len(ts) && howKind(ts[i+1].text) != "" {
-				out[howKind(ts[i+1].text)] = true
+			if k := howKind(ts[i+1:]); k != "" {
+				out[k] = true
 			}
 		}
 	}
 	return out
 }
 
-// howKind is what "how" asks for by the word after it: a measure or
-// degree ("how often", "how frequently"), a reason in "how come", a
-// manner or means before a verb or its subject ("how did Zeus punish
-// him", "how to"); "" when the word does not tell (a misspelling, an
-// adjective).
-func howKind(next string) string {
+// howKind is what "how" asks for by the words after it: a measure or
+// degree ("how often", "how frequently", "how salty is it"), a reason in
+// "how come", a manner or means before a verb or its subject ("how did
+// Zeus punish him", "how to"); "" when they do not tell (a misspelling).
+func howKind(after []token) string {
+	if len(after) == 0 {
+		return ""
+	}
+	next := after[0].text
 	switch {
 	case measures[next] || strings.HasSuffix(next, "ly"):
 		return "how much"
@@ -249,9 +252,14 @@ func howKind(next string) string {
 		return "why"
 	case mannerAfterHow[next]:
 		return "how"
+	case len(after) > 1 && beVerbs[after[1].text]:
+		return "how much"
 	}
 	return ""
 }
+
+// beVerbs after "how" and a word make that word a degree ("how salty is").
+var beVerbs = setOf(`is are was were`)
 
 // measures are the words after "how" that make it ask for a measure.
 var measures = setOf(`many much long often old far big large tall high fast soon`)

@@ -90,6 +90,7 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"how come the sky is blue", "why is the sky blue", 0.05, true, "1 of 5 content words unaligned (+come)"},
 		{"how frequently should I water a cactus", "how should I water a cactus", 0.05, false, "asks how much, not how"},
 		{"how dose en passant work", "why does en passant work", 0.05, true, "every content word aligns"},
+		{"how salty is the ocean", "why is the ocean salty", 0.1, false, "asks how much, not why"},
 		{"when was the bridge built, and by whom?", "who built the bridge and when", 0.05, true, "every content word aligns"},
 		{"what does it mean when my dog sighs", "why does my dog sigh", 0.05, true, "1 of"},
 		// A phrase swapped for another in the same place, anywhere.
