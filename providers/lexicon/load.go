@@ -86,7 +86,7 @@ func LoadWordNet(dir string) (*WordNet, error) {
 }
 
 // loadExceptions reads morphy's exception lists: each line an irregular
-// form and the lemmas it is a form of ("taught teach", "children child",
+// form and the lemmas it is a form of ("feet foot", "children child",
 // "better good well").
 func loadExceptions(dir string) (map[string][]form, error) {
 	out := make(map[string][]form, 6_000)
