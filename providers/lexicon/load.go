@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// LoadWordNet reads the data files in dir.
+// LoadWordNet reads the data files and the exception lists in dir.
 func LoadWordNet(dir string) (*WordNet, error) {
 	w := &WordNet{lemmas: make(map[string][]int32, 160_000)}
 	type pending struct {
@@ -77,7 +77,38 @@ func LoadWordNet(dir string) (*WordNet, error) {
 		}
 	}
 	w.markUnits()
+	exceptions, err := loadExceptions(dir)
+	if err != nil {
+		return nil, err
+	}
+	w.exceptions = exceptions
 	return w, nil
+}
+
+// loadExceptions reads morphy's exception lists: each line an irregular
+// form and the lemmas it is a form of ("feet foot", "children child",
+// "better good well").
+func loadExceptions(dir string) (map[string][]form, error) {
+	out := make(map[string][]form, 6_000)
+	for _, ex := range Exceptions {
+		b, err := os.ReadFile(filepath.Join(dir, ex.name))
+		if err != nil {
+			return nil, fmt.Errorf("wordnet: %w", err)
+		}
+		for line, text := range strings.Split(string(b), "\n") {
+			f := strings.Fields(strings.ToLower(text))
+			if len(f) == 0 {
+				continue
+			}
+			if len(f) < 2 {
+				return nil, fmt.Errorf("wordnet: %s line %d: a form without a lemma", ex.name, line+1)
+			}
+			for _, lemma := range f[1:] {
+				out[f[0]] = append(out[f[0]], form{lemma, ex.pos})
+			}
+		}
+	}
+	return out, nil
 }
 
 // unitRoots are the first lemmas of the synsets units of measure descend

@@ -16,6 +16,16 @@ import (
 // Files are the database files Load reads.
 var Files = []string{"data.noun", "data.verb", "data.adj", "data.adv"}
 
+// Exceptions are morphy's exception lists Load reads, by part of speech:
+// the irregular forms no suffix rule finds ("children", "feet",
+// "better"). verb.exc is left out: measured, its irregular verbs
+// ("taught", "stung") answered two more paraphrases right and served one
+// more wrong answer (README, Cache quality).
+var Exceptions = []struct {
+	name string
+	pos  byte
+}{{"noun.exc", 'n'}, {"adj.exc", 'a'}, {"adv.exc", 'r'}}
+
 // WordNet holds the synsets and the word index. It is safe for concurrent
 // use.
 type WordNet struct {
@@ -23,6 +33,8 @@ type WordNet struct {
 	// synsets.
 	lemmas  map[string][]int32
 	synsets []synset
+	// exceptions maps an irregular form to the lemmas it is a form of.
+	exceptions map[string][]form
 	// found remembers the senses of inflected words already looked up (a
 	// verifier asks about every pair of words), up to maxFound words so
 	// that hostile input cannot grow it without bound.
@@ -33,6 +45,13 @@ type WordNet struct {
 const maxFound = 100_000
 
 var _ semantic.Lexicon = (*WordNet)(nil)
+
+// form is a lemma an inflected word may be a form of, and the part of
+// speech that form is for.
+type form struct {
+	lemma string
+	pos   byte
+}
 
 type synset struct {
 	pos byte // n, v, a (adjectives and satellites), r
@@ -133,15 +152,20 @@ func (w *WordNet) OtherUnits(a, b string) bool {
 }
 
 // Compared reports whether word is an adjective's comparative or
-// superlative by WordNet's suffix rules ("bigger", "cheapest",
-// "easiest"), and no lemma of its own ("number" is no comparative of
-// "numb", nor "latest" of "late").
+// superlative: one the exception list names ("better", "worst", even when
+// a lemma of its own too), or one by WordNet's suffix rules ("bigger",
+// "cheapest", "easiest") that is no lemma of its own ("number" is no
+// comparative of "numb", nor "latest" of "late"; the list also names
+// "number" as a form of itself, to stop the rules).
 func (w *WordNet) Compared(word string) bool {
+	if slices.ContainsFunc(w.exceptions[word], func(f form) bool { return f.pos == 'a' && f.lemma != word }) {
+		return true
+	}
 	if len(w.lemmas[word]) > 0 {
 		return false
 	}
 	found := false
-	bases(word, func(base string, pos byte) {
+	w.bases(word, func(base string, pos byte) {
 		found = found || pos == 'a' && slices.ContainsFunc(w.lemmas[base], func(s int32) bool { return w.synsets[s].pos == 'a' })
 	})
 	return found
@@ -202,8 +226,8 @@ type entry struct {
 	senses []int32
 }
 
-// entry looks word up with WordNet's own suffix rules for each part of
-// speech (morphy, without its exception lists).
+// entry looks word up as WordNet's morphy does: its exception lists, and
+// its suffix rules for each part of speech.
 func (w *WordNet) entry(word string) entry {
 	if v, ok := w.found.Load(word); ok {
 		return v.(entry)
@@ -232,16 +256,22 @@ func (w *WordNet) lookup(word string) entry {
 		}
 	}
 	add(word, 0)
-	bases(word, add)
+	w.bases(word, add)
 	return out
 }
 
-// bases calls f with each base form word may be an inflection of by the
-// suffix rules, and the part of speech the rule is for.
-func bases(word string, f func(base string, pos byte)) {
+// bases calls f with each base form word may be an inflection of, and the
+// part of speech it is one for: the exception list's lemmas ("children":
+// "child"), and for a part of speech without any, the suffix rules' (as
+// morphy does: "axes" is a form of the noun "ax" or "axis", not "axe").
+func (w *WordNet) bases(word string, f func(base string, pos byte)) {
+	listed := w.exceptions[word]
+	for _, e := range listed {
+		f(e.lemma, e.pos)
+	}
 	for _, r := range detach {
 		base, ok := strings.CutSuffix(word, r.suffix)
-		if !ok || len(base) <= 1 {
+		if !ok || len(base) <= 1 || slices.ContainsFunc(listed, func(e form) bool { return e.pos == r.pos }) {
 			continue
 		}
 		f(base+r.ending, r.pos)

@@ -38,20 +38,29 @@ func TestRelateOnHandMadeData(t *testing.T) {
 		{"departed", "departure", semantic.Same},    // a derivation links two words…
 		{"start", "departure", semantic.Unrelated},  // … not their synsets' other words
 		{"depart", "leaving", semantic.Unrelated},
-		{"start", "depart", semantic.Same},  // one synset
-		{"far", "distance", semantic.Same},  // an attribute
-		{"near", "distance", semantic.Same}, // of both values…
-		{"far", "near", semantic.Opposite},  // … which stay opposites
-		{"access", "find", semantic.Kind},   // a direct hypernym
-		{"find", "access", semantic.Kind},   // either way round
-		{"minutes", "hours", semantic.Same}, // one synset: a distance
+		{"start", "depart", semantic.Same},   // one synset
+		{"far", "distance", semantic.Same},   // an attribute
+		{"near", "distance", semantic.Same},  // of both values…
+		{"far", "near", semantic.Opposite},   // … which stay opposites
+		{"access", "find", semantic.Kind},    // a direct hypernym
+		{"find", "access", semantic.Kind},    // either way round
+		{"minutes", "hours", semantic.Same},  // one synset: a distance
+		{"children", "child", semantic.Same}, // the noun exception list
+		{"axes", "axis", semantic.Same},
+		{"axes", "axe", semantic.Unrelated},    // listed: the suffix rules give no other noun
+		{"better", "good", semantic.Same},      // the adjective exception list…
+		{"best", "well", semantic.Same},        // … and the adverb one
+		{"better", "worse", semantic.Opposite}, // through their lemmas' antonyms
+		{"number", "numb", semantic.Unrelated}, // listed as a form of itself: no rule applies
 	} {
 		if got := w.Relate(tc.a, tc.b); got != tc.want {
 			t.Errorf("Relate(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
 		}
 	}
-	if !w.Known("cities") || w.Known("unknownword") {
-		t.Error("Known: cities should be known through morphy, unknownword not")
+	for word, want := range map[string]bool{"cities": true, "children": true, "unknownword": false} {
+		if got := w.Known(word); got != want {
+			t.Errorf("Known(%q) = %v, want %v", word, got, want)
+		}
 	}
 	checkUnitsAndComparatives(t, w, []wordCase{
 		{"minutes", "hours", true}, // units of time, whatever sense they share
@@ -66,6 +75,10 @@ func TestRelateOnHandMadeData(t *testing.T) {
 		{"big", "", false},
 		{"number", "", false}, // a word of its own, not "numb" + "er"
 		{"finder", "", false}, // "find" is no adjective
+		{"better", "", true},  // listed, though a lemma of its own
+		{"worse", "", true},
+		{"good", "", false},
+		{"best", "", true},
 	})
 }
 
@@ -95,20 +108,37 @@ func TestLoadWordNetErrors(t *testing.T) {
 	if _, err := LoadWordNet(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("empty dir: %v, want not-exist", err)
 	}
-	for _, name := range Files {
-		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for _, name := range Files {
+		write(name, "")
 	}
 	if _, err := LoadWordNet(dir); err == nil || !strings.Contains(err.Error(), "no synsets") {
 		t.Errorf("empty files: %v", err)
 	}
-	bad := "00000001 03 n 01 city 0 002 @ 00000002 n 0000\n"
-	if err := os.WriteFile(filepath.Join(dir, "data.noun"), []byte(bad), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	write("data.noun", "00000001 03 n 01 city 0 002 @ 00000002 n 0000\n")
 	if _, err := LoadWordNet(dir); err == nil || !strings.Contains(err.Error(), "data.noun line 1") {
 		t.Errorf("truncated line: %v, want the file and line", err)
+	}
+	// A directory pulled before the exception lists were: an error, so
+	// that semproc starts without WordNet and says to pull it again.
+	write("data.noun", "00000001 03 n 01 city 0 000 | a town\n")
+	if _, err := LoadWordNet(dir); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "noun.exc") {
+		t.Errorf("no exception lists: %v, want not-exist naming noun.exc", err)
+	}
+	for _, ex := range Exceptions {
+		write(ex.name, "")
+	}
+	if _, err := LoadWordNet(dir); err != nil {
+		t.Errorf("empty exception lists: %v", err)
+	}
+	write("noun.exc", "children child\nfeet\n")
+	if _, err := LoadWordNet(dir); err == nil || !strings.Contains(err.Error(), "noun.exc line 2") {
+		t.Errorf("a form without a lemma: %v, want the file and line", err)
 	}
 }
 
@@ -135,6 +165,10 @@ func TestRelateOnWordNet(t *testing.T) {
 		{"departure", "depart", semantic.Same},
 		{"access", "find", semantic.Kind},
 		{"kill", "find", semantic.Unrelated},
+		{"children", "child", semantic.Same}, // irregular forms, from the exception lists
+		{"feet", "foot", semantic.Same},
+		{"better", "good", semantic.Same},
+		{"better", "worse", semantic.Opposite},
 	} {
 		if got := w.Relate(tc.a, tc.b); got != tc.want {
 			t.Errorf("Relate(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
@@ -155,6 +189,10 @@ func TestRelateOnWordNet(t *testing.T) {
 		{"easiest", "", true},
 		{"number", "", false},
 		{"latest", "", false}, // a lemma of its own
+		{"better", "", true},  // listed
+		{"worst", "", true},
+		{"number", "", false}, // listed as a form of itself
+		{"good", "", false},
 	})
 }
 

