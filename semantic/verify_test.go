@@ -12,6 +12,7 @@ func TestTokenize(t *testing.T) {
 		want []string // text, with # for numbers and ! for names
 	}{
 		{"Don't boil it", []string{"do", "not", "boil", "it"}},
+		{"it won’t fit, can't and shan't", []string{"it", "will", "not", "fit", "can", "not", "and", "shall", "not"}},
 		{"What's the capital of France?", []string{"what", "the", "capital", "of", "!france"}},
 		{"Who wrote it? Paris knows.", []string{"who", "wrote", "it", "paris", "knows"}},
 		{"convert 1,000 grams to a dozen cups", []string{"convert", "#1000", "grams", "to", "a", "#12", "cups"}},

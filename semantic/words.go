@@ -177,12 +177,13 @@ func appendWord(out []token, word string, sentenceStart bool) []token {
 		if base == "" { // a lone "n't": only the negation
 			return append(out, token{text: "not"})
 		}
+		// "won't", "can't" and "shan't" lose more than "n't".
 		switch base {
-		case "won":
+		case "wo":
 			base = "will"
-		case "can", "ca":
+		case "ca":
 			base = "can"
-		case "shan":
+		case "sha":
 			base = "shall"
 		}
 		return append(out, token{text: base}, token{text: "not"})
