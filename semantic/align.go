@@ -24,7 +24,8 @@ type alignment struct {
 // align pairs every content word of q with one of s: the same word, the
 // same base form or a synonym; then a word the other window writes as two
 // ("huggingface"/"hugging face") or abbreviates ("US"/"United States");
-// then a misspelling or a clipping, of any word of the other window.
+// then a misspelling, a clipping or a contraction, of any word of the
+// other window.
 func (c *Checker) align(q, s []token) alignment {
 	a := alignment{cq: content(q), cs: content(s), partner: map[int]int{}}
 	a.content = len(a.cq) + len(a.cs)
@@ -40,7 +41,9 @@ func (c *Checker) align(q, s []token) alignment {
 	restQ, restS = a.pairOff(restQ, restS, byText(c.same))
 	restQ, restS = joinWords(restQ, restS, s)
 	restS, restQ = joinWords(restS, restQ, q)
-	a.q, a.s = a.pairOff(restQ, restS, byText(func(x, y string) bool { return c.misspelt(x, y) || c.clipped(x, y) }))
+	a.q, a.s = a.pairOff(restQ, restS, func(x, y token) bool {
+		return c.misspelt(x.text, y.text) || c.clipped(x.text, y.text) || c.contracted(x, y)
+	})
 	a.q = c.dropMisspelt(dropPresent(a.q, s), s)
 	a.s = c.dropMisspelt(dropPresent(a.s, q), q)
 	a.extraQ, a.extraS = extras(q, s)
@@ -167,6 +170,40 @@ func (c *Checker) clipped(a, b string) bool {
 	}
 	return c.Lexicon != nil && len(a) >= 3 && len(a) < len(b) && strings.HasPrefix(b, a) && !c.Lexicon.Known(a)
 }
+
+// contracted: a word the lexicon does not know keeps the first letter,
+// the first consonant after it, and then only consonants of a known word,
+// in order: a contraction ("tbsp" for "tablespoons", "ppl" for "people",
+// "hrs" for "hours"). Its second letter must be the word's first consonant
+// after the first letter, or "tsp" (teaspoons) would contract
+// "tablespoons" too. Names are left out: an acronym ("DST", "CNN") is the
+// initials of several words, not a contraction of one. Three letters at
+// least: two ("db") fit too many words ("database", "dashboard").
+func (c *Checker) contracted(x, y token) bool {
+	if len(x.text) > len(y.text) {
+		x, y = y, x
+	}
+	short, long := x.text, y.text
+	if c.Lexicon == nil || x.entity || len(short) < 3 || len(long) < len(short)+2 || short[0] != long[0] ||
+		strings.ContainsAny(short[1:], vowels) || c.Lexicon.Known(short) || !c.Lexicon.Known(long) {
+		return false
+	}
+	if i := strings.IndexFunc(long[1:], func(r rune) bool { return !strings.ContainsRune(vowels, r) }); i < 0 || long[1+i] != short[1] {
+		return false
+	}
+	rest := long[1:]
+	for _, r := range short[1:] {
+		i := strings.IndexRune(rest, r)
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+1:]
+	}
+	return true
+}
+
+// vowels are the letters a contraction drops.
+const vowels = "aeiouy"
 
 func content(ts []token) []token {
 	var out []token

@@ -143,7 +143,8 @@ func checkVerdicts(t *testing.T, c *Checker, cases []verdictCase) {
 
 // Checks that need a lexicon, with a small one written for the test.
 func TestCheckerWithLexicon(t *testing.T) {
-	lex := fakeLexicon{"dictionary": true, "check": true, "key": true, "python": true, "difference": true}
+	lex := fakeLexicon{"dictionary": true, "check": true, "key": true, "python": true, "difference": true,
+		"tablespoons": true, "teaspoons": true, "people": true, "database": true, "distance": true}
 	checkVerdicts(t, &Checker{Threshold: 0.3, Lexicon: lex}, []verdictCase{
 		// A word the lexicon does not know, clipped from the other's.
 		{"check a key in a python dict", "check a key in a python dictionary", 0.05, true, "every content word aligns"},
@@ -151,6 +152,14 @@ func TestCheckerWithLexicon(t *testing.T) {
 		// Two letters are no clipping, and a known word is none.
 		{"check a key in a python di", "check a key in a python dictionary", 0.05, false, `the name "di"`},
 		{"check a python key", "check a python keyring", 0.05, false, `the name "keyring"`},
+		// A contraction: the first letter, the first consonant after it,
+		// then consonants, in order.
+		{"how many tbsp in a cup", "how many tablespoons in a cup", 0.1, true, "every content word aligns"},
+		{"how many tsp in a cup", "how many teaspoons in a cup", 0.1, true, "every content word aligns"},
+		{"food for 30 ppl", "food for 30 people", 0.1, true, "every content word aligns"},
+		{"how many tsp in a cup", "how many tablespoons in a cup", 0.01, false, `the name "tsp"`},
+		{"set up a db", "set up a database", 0.05, false, `the name "db"`},     // two letters fit too many words
+		{"is DST over", "is the distance over", 0.05, false, `the name "dst"`}, // an acronym: initials, no contraction
 	})
 }
 
