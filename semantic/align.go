@@ -149,16 +149,27 @@ func (c *Checker) same(a, b string) bool {
 }
 
 // misspelt: one edit apart (two for long words), neither a known word, and
-// not opposites by a prefix ("install"/"uninstall").
+// not opposites by a prefix ("install"/"uninstall"). Words of three
+// letters differ by one edit from too many others ("aws"/"laws"); a typo
+// that swaps two of their letters keeps them ("syk"/"sky").
 func (c *Checker) misspelt(a, b string) bool {
 	if prefixOpposite(a, b) || c.Lexicon != nil && c.Lexicon.Known(a) && c.Lexicon.Known(b) {
 		return false
+	}
+	if len(a) == 3 && len(b) == 3 {
+		return a != b && sortedLetters(a) == sortedLetters(b) && EditDistance(a, b, 1) == 1
 	}
 	limit := 1
 	if min(len(a), len(b)) >= 8 {
 		limit = 2
 	}
 	return len(a) >= 4 && len(b) >= 4 && EditDistance(a, b, limit) <= limit
+}
+
+func sortedLetters(w string) string {
+	b := []byte(w)
+	slices.Sort(b)
+	return string(b)
 }
 
 // clipped: one word is the start of the other, and not a word the lexicon

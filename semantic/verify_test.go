@@ -77,6 +77,9 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"how long do i boil an egg for a hard yolk", "how long do i boil an egg for a runny yolk", 0.01, false, "swapped"},
 		{"What is the capital of France?", "what's the capital of france", 0.05, true, "every content word aligns"},
 		{"whats the capitl of france", "What is the capital of France?", 0.1, true, "every content word aligns"},
+		// Three letters: two of them swapped is a typo, one changed another word.
+		{"why is the syk blue", "why is the sky blue", 0.1, true, "every content word aligns"},
+		{"what does a cat eat", "what does a rat eat", 0.02, false, `"rat" was swapped for "cat"`},
 		{"what is the capital of france today", "what is the capital of france", 0.05, true, "1 of"},
 		{"what is the capital of france today", "what is the capital of france", 0.2, false, "at most 0.1200"},
 		{"prove the triangle inequality", "explain the triangle inequality", 0.1, false, `"explain" was swapped for "prove"`},
@@ -144,7 +147,8 @@ func checkVerdicts(t *testing.T, c *Checker, cases []verdictCase) {
 // Checks that need a lexicon, with a small one written for the test.
 func TestCheckerWithLexicon(t *testing.T) {
 	lex := fakeLexicon{"dictionary": true, "check": true, "key": true, "python": true, "difference": true,
-		"tablespoons": true, "teaspoons": true, "people": true, "database": true, "distance": true}
+		"tablespoons": true, "teaspoons": true, "people": true, "database": true, "distance": true,
+		"cat": true, "act": true}
 	checkVerdicts(t, &Checker{Threshold: 0.3, Lexicon: lex}, []verdictCase{
 		// A word the lexicon does not know, clipped from the other's.
 		{"check a key in a python dict", "check a key in a python dictionary", 0.05, true, "every content word aligns"},
@@ -160,6 +164,8 @@ func TestCheckerWithLexicon(t *testing.T) {
 		{"how many tsp in a cup", "how many tablespoons in a cup", 0.01, false, `the name "tsp"`},
 		{"set up a db", "set up a database", 0.05, false, `the name "db"`},     // two letters fit too many words
 		{"is DST over", "is the distance over", 0.05, false, `the name "dst"`}, // an acronym: initials, no contraction
+		// Two known words are no typo of each other.
+		{"what does a cat eat", "what does a act eat", 0.02, false, `"act" was swapped for "cat"`},
 	})
 }
 
