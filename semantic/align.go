@@ -101,6 +101,25 @@ func dropPresent(words, other []token) []token {
 	})
 }
 
+// dropRepeated drops the unaligned words that repeat, in the same form or
+// another, a content word of their window that did align: "tyre pressure
+// ... 25mm tyres" names one thing twice, and the other window's "tires"
+// once. A repeat right after an unaligned word is not dropped: "keep the
+// original hem" names another thing than "hem the jeans". words are the
+// window's unaligned content words, all its content words.
+func dropRepeated(words, all []token) []token {
+	unaligned := func(at int) bool { return slices.ContainsFunc(words, func(w token) bool { return w.at == at }) }
+	return slices.DeleteFunc(slices.Clone(words), func(t token) bool {
+		return !unaligned(t.at-1) && slices.ContainsFunc(all, func(o token) bool { return !unaligned(o.at) && inflected(t.text, o.text) })
+	})
+}
+
+// inflected reports whether a and b are one word, or forms of one word by
+// their spelling ("tyre"/"tyres", "boil"/"boiling").
+func inflected(a, b string) bool {
+	return a == b || stem(a) == stem(b) || strings.TrimSuffix(a, "s") == strings.TrimSuffix(b, "s")
+}
+
 // dropMisspelt drops the words that are a misspelling of a word of the
 // other window, small words included ("shoud" for "should").
 func (c *Checker) dropMisspelt(words, other []token) []token {

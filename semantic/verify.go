@@ -158,6 +158,11 @@ func (c *Checker) check(q, s []token) (alignment, string) {
 			return a, reason
 		}
 	}
+	// The rules read every unaligned word ("100 km ride ... 30 miles"
+	// against "100 mile ride ... 30 miles" is a change of unit); what
+	// differs, for the distance tiers and the score, is what is left once
+	// a window's repeats of its aligned words are set aside.
+	a.q, a.s = dropRepeated(a.q, a.cq), dropRepeated(a.s, a.cs)
 	return a, ""
 }
 

@@ -87,6 +87,11 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"quick question what is the capital of france", "capital of france", 0.35, false, "beyond the threshold"},
 		{"where do I keep my spare keys", "how many spare keys do I keep", 0.02, false, "asks where, not how much"},
 		{"how many days does bread keep", "how long does bread keep in days", 0.05, true, "1 of"},
+		// A window's repeat of a word that aligned adds nothing to what
+		// differs; a repeat narrowed by a new word does, and the rules
+		// read every repeat.
+		{"tyre pressure for a road bike: which pressure for 25mm tyres", "tyre pressure for a 25mm road bike", 0.2, true, "every content word aligns"},
+		{"how to hem jeans by hand and keep the original hem", "how to hem jeans by hand", 0.05, false, "(+original +hem), so the distance must be at most 0.0375"},
 		// "How" before a verb asks for a manner, before an adverb for a
 		// measure; after "come" for a reason; a word it cannot read leaves
 		// the question open.
@@ -115,7 +120,7 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		// One of two coordinated things dropped.
 		{"how do I center a div horizontally and vertically", "how do I center a div horizontally", 0.01, false, `"horizontally" and "vertically" against one of them`},
 		{"can I freeze milk", "can I freeze milk or cream", 0.01, false, `"milk" or "cream" against one of them`},
-		{"git merge vs rebase", "git merge and git rebase", 0.05, true, "1 of 7"}, // "git" said twice
+		{"git merge vs rebase", "git merge and git rebase", 0.05, true, "every content word aligns"}, // "git" said twice
 		// Closed-class words and chat filler carry no content.
 		{"how do I clean the oven itself", "how do I clean the oven", 0.2, true, "every content word aligns"},
 		{"lol how do I fold a fitted sheet btw", "how do I fold a fitted sheet", 0.15, true, "every content word aligns"},
@@ -148,7 +153,7 @@ func checkVerdicts(t *testing.T, c *Checker, cases []verdictCase) {
 func TestCheckerWithLexicon(t *testing.T) {
 	lex := fakeLexicon{"dictionary": true, "check": true, "key": true, "python": true, "difference": true,
 		"tablespoons": true, "teaspoons": true, "people": true, "database": true, "distance": true,
-		"cat": true, "act": true}
+		"cat": true, "act": true, "load": true, "loads": true, "fetches": true}
 	checkVerdicts(t, &Checker{Threshold: 0.3, Lexicon: lex}, []verdictCase{
 		// A word the lexicon does not know, clipped from the other's.
 		{"check a key in a python dict", "check a key in a python dictionary", 0.05, true, "every content word aligns"},
@@ -164,6 +169,9 @@ func TestCheckerWithLexicon(t *testing.T) {
 		{"how many tsp in a cup", "how many tablespoons in a cup", 0.01, false, `the name "tsp"`},
 		{"set up a db", "set up a database", 0.05, false, `the name "db"`},     // two letters fit too many words
 		{"is DST over", "is the distance over", 0.05, false, `the name "dst"`}, // an acronym: initials, no contraction
+		// The rules read a window's repeats of its aligned words (without a
+		// lexicon, "loads" would be a misspelling of "load").
+		{"the `load_dataset` function fetches a dataset", "the `load_dataset` function loads a dataset", 0.02, false, `"loads" was swapped for "fetches"`},
 		// Two known words are no typo of each other.
 		{"what does a cat eat", "what does a act eat", 0.02, false, `"act" was swapped for "cat"`},
 	})
@@ -395,7 +403,7 @@ func TestCheckerModifier(t *testing.T) {
 		// Not inserted into a shared sequence: the sentence is another.
 		{"python loop throws IndexError - why?", "why am I getting IndexError in my python loop", 0.05, true, "1 of"},
 		// A word said twice is no modifier.
-		{"merge vs rebase in git", "git merge and git rebase", 0.05, true, "1 of"},
+		{"merge vs rebase in git", "git merge and git rebase", 0.05, true, "every content word aligns"},
 		// A noun phrase added at the end, after a determiner or right
 		// after its relation word, names the case asked about; an
 		// infinitive or an amount there is the same request reworded.
@@ -451,7 +459,9 @@ func TestBlockSwap(t *testing.T) {
 // same word said plainly on one side only is a word left over, not a name.
 func TestCheckerNamePairsWithName(t *testing.T) {
 	checkVerdicts(t, &Checker{Threshold: 0.3, Lexicon: wordLexicon{}}, []verdictCase{
-		{"`load_dataset()` on a csv file", "load a csv file by `load_dataset()`", 0.02, true, "(-load)"},
+		// The name pairs with the name (else it would have no
+		// counterpart), and "load" repeats its first word.
+		{"`load_dataset()` on a csv file", "load a csv file by `load_dataset()`", 0.02, true, "every content word aligns"},
 		{"`load_dataset()` on a csv file", "load a csv file by `read_csv()`", 0.02, false, "the name"},
 	})
 }
