@@ -126,12 +126,12 @@ func TestCacheQuality(t *testing.T) {
 	// Floors measured at the defaults, with a little room (README, Cache
 	// quality): correct answers among positives, wrong answers among hits.
 	floors := map[string]struct{ correct, bad float64 }{
-		gptcacheData: {0.32, 0.045},
-		"../../testdata/quality/everyday-a.jsonl": {0.33, 0.02},
-		"../../testdata/quality/everyday-b.jsonl": {0.27, 0.06},
-		"../../testdata/quality/everyday-c.jsonl": {0.20, 0.02},
+		gptcacheData: {0.35, 0.045},
+		"../../testdata/quality/everyday-a.jsonl": {0.34, 0.02},
+		"../../testdata/quality/everyday-b.jsonl": {0.28, 0.06},
+		"../../testdata/quality/everyday-c.jsonl": {0.21, 0.02},
 		// Guards against a regression, not a target.
-		"../../testdata/quality/everyday-d.jsonl": {0.13, 0.14},
+		"../../testdata/quality/everyday-d.jsonl": {0.14, 0.14},
 		"../../testdata/quality/everyday-e.jsonl": {0.11, 0.35},
 	}
 	for _, name := range append(slices.Clone(qualitySets), unseenSets...) {
