@@ -108,9 +108,12 @@ func dropPresent(words, other []token) []token {
 // original hem" names another thing than "hem the jeans". words are the
 // window's unaligned content words, all its content words.
 func dropRepeated(words, all []token) []token {
-	unaligned := func(at int) bool { return slices.ContainsFunc(words, func(w token) bool { return w.at == at }) }
+	unaligned := make(map[int]bool, len(words))
+	for _, w := range words {
+		unaligned[w.at] = true
+	}
 	return slices.DeleteFunc(slices.Clone(words), func(t token) bool {
-		return !unaligned(t.at-1) && slices.ContainsFunc(all, func(o token) bool { return !unaligned(o.at) && inflected(t.text, o.text) })
+		return !unaligned[t.at-1] && slices.ContainsFunc(all, func(o token) bool { return !unaligned[o.at] && inflected(t.text, o.text) })
 	})
 }
 
