@@ -13,6 +13,7 @@ func TestTokenize(t *testing.T) {
 	}{
 		{"Don't boil it", []string{"do", "not", "boil", "it"}},
 		{"it won’t fit, can't and shan't", []string{"it", "will", "not", "fit", "can", "not", "and", "shall", "not"}},
+		{"how to tell them apart, go to bed", []string{"how", "tell", "them", "apart", "go", "to", "bed"}},
 		{"What's the capital of France?", []string{"what", "the", "capital", "of", "!france"}},
 		{"Who wrote it? Paris knows.", []string{"who", "wrote", "it", "paris", "knows"}},
 		{"convert 1,000 grams to a dozen cups", []string{"convert", "#1000", "grams", "to", "a", "#12", "cups"}},
@@ -87,6 +88,9 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"quick question what is the capital of france", "capital of france", 0.35, false, "beyond the threshold"},
 		{"where do I keep my spare keys", "how many spare keys do I keep", 0.02, false, "asks where, not how much"},
 		{"how many days does bread keep", "how long does bread keep in days", 0.05, true, "1 of"},
+		// The "to" of an infinitive is no direction.
+		{"crow vs raven: how to tell them apart?", "how can i tell a crow from a raven", 0.1, true, "1 of 5 content words unaligned (+apart)"},
+		{"how to get from london to paris", "how to get from paris to london", 0.01, false, "reversed"},
 		// A window's repeat of a word that aligned adds nothing to what
 		// differs; a repeat narrowed by a new word does, and the rules
 		// read every repeat.

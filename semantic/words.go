@@ -74,11 +74,31 @@ func tokenize(text string) []token {
 		i = j
 		start = false
 	}
+	out = dropInfinitiveTo(out)
 	for i := range out {
 		out[i].at = i
 	}
 	return out
 }
+
+// dropInfinitiveTo drops the "to" of an infinitive, before a verb that is
+// nothing else ("how to tell a crow from a raven", "the best way to get
+// wine out of a carpet"). It marks a verb, not a direction: read as one
+// it would oppose a "from" ("tell a crow from a raven") or make an object
+// of what follows the verb.
+func dropInfinitiveTo(ts []token) []token {
+	out := ts[:0]
+	for i, t := range ts {
+		if t.text != "to" || t.entity || i+1 == len(ts) || !onlyVerbs[ts[i+1].text] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// onlyVerbs are small verbs that are no noun or preposition: after "to",
+// they make an infinitive.
+var onlyVerbs = setOf(`be do get go make put take keep find tell give show let know help see say ask try`)
 
 // privative: text[i:j] is "free" hyphenated to the word before it
 // ("sugar-free", "streak-free").
