@@ -22,11 +22,21 @@ func numbersOf(ts []token) []string {
 	var out []string
 	for i, t := range ts {
 		if t.number {
-			out = append(out, bound(ts, i)+t.text)
+			out = append(out, percentBase(ts, i)+bound(ts, i)+t.text)
 		}
 	}
 	slices.Sort(out)
 	return out
+}
+
+// percentBase is "of " when the number at ts[i] is what a percentage is
+// taken of ("15% of 80"), and "" otherwise: "80 is 15% of what number"
+// asks for another number than "what is 15% of 80", with the same ones.
+func percentBase(ts []token, i int) string {
+	if i >= 2 && ts[i-1].text == "of" && ts[i-2].text == "percent" {
+		return "of "
+	}
+	return ""
 }
 
 // bound is "≥" when the words around the number at ts[i] make it a lower

@@ -51,6 +51,8 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 	checkVerdicts(t, &Checker{Threshold: 0.3}, []verdictCase{
 		{"what is 5 times 12", "what is 6 times 12", 0.01, false, "numbers differ"},
 		{"what is five times twelve", "what is 5 times 12", 0.2, true, "aligns"},
+		{"80 is 15% of what number", "what is 15% of 80", 0.05, false, "numbers differ: [15 80] vs [15 of 80]"},
+		{"how much is 15 percent of 80", "what is 15% of 80", 0.05, true, "aligns"},
 		{"how many tbsp in 1/4 cup", "how many tbsp in a quarter cup", 0.1, true, "aligns"},
 		{"paint for a 12 by 14 room", "paint for a 12x14 room", 0.1, true, "aligns"},
 		{"solve 2x - 3 = 11", "solve 2x + 3 = 11", 0.02, false, "numbers differ"},
