@@ -105,7 +105,9 @@ func dropPresent(words, other []token) []token {
 // another, a content word of their window that did align: "tyre pressure
 // ... 25mm tyres" names one thing twice, and the other window's "tires"
 // once. A repeat right after an unaligned word is not dropped: "keep the
-// original hem" names another thing than "hem the jeans". words are the
+// original hem" names another thing than "hem the jeans"; nor is the
+// repeat of a word right after one: "a bird base from a preliminary base"
+// names two things. words are the
 // window's unaligned content words, all its content words.
 func dropRepeated(words, all []token) []token {
 	unaligned := make(map[int]bool, len(words))
@@ -113,7 +115,9 @@ func dropRepeated(words, all []token) []token {
 		unaligned[w.at] = true
 	}
 	return slices.DeleteFunc(slices.Clone(words), func(t token) bool {
-		return !unaligned[t.at-1] && slices.ContainsFunc(all, func(o token) bool { return !unaligned[o.at] && inflected(t.text, o.text) })
+		return !unaligned[t.at-1] && slices.ContainsFunc(all, func(o token) bool {
+			return !unaligned[o.at] && !unaligned[o.at-1] && inflected(t.text, o.text)
+		})
 	})
 }
 

@@ -159,8 +159,12 @@ func checkVerdicts(t *testing.T, c *Checker, cases []verdictCase) {
 func TestCheckerWithLexicon(t *testing.T) {
 	lex := fakeLexicon{"dictionary": true, "check": true, "key": true, "python": true, "difference": true,
 		"tablespoons": true, "teaspoons": true, "people": true, "database": true, "distance": true,
-		"cat": true, "act": true, "load": true, "loads": true, "fetches": true}
+		"cat": true, "act": true, "load": true, "loads": true, "fetches": true,
+		"fold": true, "bird": true, "base": true, "preliminary": true}
 	checkVerdicts(t, &Checker{Threshold: 0.3, Lexicon: lex}, []verdictCase{
+		// A known word said twice, once right after an unaligned word,
+		// names two things.
+		{"how do I fold a bird base from a preliminary base", "how do I fold a preliminary base", 0.19, false, "(+bird +base), so the distance must be at most 0.0375"},
 		// A word the lexicon does not know, clipped from the other's.
 		{"check a key in a python dict", "check a key in a python dictionary", 0.05, true, "every content word aligns"},
 		{"whats the diff", "what's the difference", 0.05, true, "every content word aligns"},
