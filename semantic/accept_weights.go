@@ -7,12 +7,12 @@ package semantic
 // embedder and WordNet at the cache's default threshold (README, Cache quality).
 var acceptModel = AcceptModel{
 	Weights: Features{
-		4.918241381,   // distance
-		-3.37464275,   // unaligned share
-		-0.2375481904, // unaligned words
-		1.148442251,   // content words
-		-3.731623815,  // distance x content words
+		5.226925868,   // distance
+		-3.398932817,  // unaligned share
+		-0.1955397802, // unaligned words
+		1.140223621,   // content words
+		-4.013820969,  // distance x content words
 	},
-	Bias:   1.358678571,
-	Cutoff: 0.9161724649,
+	Bias:   1.138157963,
+	Cutoff: 0.8902076914,
 }

@@ -17,14 +17,12 @@ import (
 var Files = []string{"data.noun", "data.verb", "data.adj", "data.adv"}
 
 // Exceptions are morphy's exception lists Load reads, by part of speech:
-// the irregular forms no suffix rule finds ("children", "feet",
-// "better"). verb.exc is left out: measured, its irregular verbs
-// ("taught", "stung") answered two more paraphrases right and served one
-// more wrong answer (README, Cache quality).
+// the irregular forms no suffix rule finds ("children", "feet", "taught",
+// "better").
 var Exceptions = []struct {
 	name string
 	pos  byte
-}{{"noun.exc", 'n'}, {"adj.exc", 'a'}, {"adv.exc", 'r'}}
+}{{"noun.exc", 'n'}, {"verb.exc", 'v'}, {"adj.exc", 'a'}, {"adv.exc", 'r'}}
 
 // WordNet holds the synsets and the word index. It is safe for concurrent
 // use.

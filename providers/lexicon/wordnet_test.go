@@ -47,7 +47,9 @@ func TestRelateOnHandMadeData(t *testing.T) {
 		{"minutes", "hours", semantic.Same},  // one synset: a distance
 		{"children", "child", semantic.Same}, // the noun exception list
 		{"axes", "axis", semantic.Same},
-		{"axes", "axe", semantic.Unrelated},    // listed: the suffix rules give no other noun
+		{"axes", "axe", semantic.Unrelated}, // listed: the suffix rules give no other noun
+		{"taught", "teach", semantic.Same},  // the verb exception list
+		{"ate", "eaten", semantic.Same},
 		{"better", "good", semantic.Same},      // the adjective exception list…
 		{"best", "well", semantic.Same},        // … and the adverb one
 		{"better", "worse", semantic.Opposite}, // through their lemmas' antonyms

