@@ -154,10 +154,13 @@ func (b *Breaker) probe(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, b.o.ProbeTimeout)
 	defer cancel()
 	err := b.o.Probe(ctx)
+	// The probe ends and its result counts in one step: a request in
+	// between would see no probe running and the cooldown of before it,
+	// and start another.
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.probing = false
-	b.mu.Unlock()
-	b.record(err)
+	b.recordLocked(err)
 }
 
 func (b *Breaker) record(err error) {
@@ -166,6 +169,11 @@ func (b *Breaker) record(err error) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.recordLocked(err)
+}
+
+// recordLocked counts a call's result; b.mu is held.
+func (b *Breaker) recordLocked(err error) {
 	defer func() { b.healthy.Store(!b.open && b.failures == 0) }()
 	now := b.o.Now()
 	if err == nil {

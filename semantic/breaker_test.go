@@ -75,6 +75,8 @@ func TestBreakerOpensAfterFailuresAndAProbeClosesIt(t *testing.T) {
 		t.Fatalf("probing breaker: %v", err)
 	}
 	probes.Wait()
+	// The probe has returned; the breaker counts its failure after that.
+	waitFor(t, "the failed probe to count", func() bool { return b.State().Failures == 4 })
 	if s := b.State(); s.State != BreakerOpen {
 		t.Fatalf("after a failed probe: %+v", s)
 	}
