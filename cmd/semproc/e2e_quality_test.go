@@ -23,6 +23,7 @@ var qualitySets = []string{
 	"../../testdata/quality/everyday-c.jsonl",
 	"../../testdata/quality/everyday-d.jsonl",
 	"../../testdata/quality/everyday-e.jsonl",
+	"../../testdata/quality/everyday-f.jsonl",
 }
 
 // TestCacheQualityThroughTheRequestPath runs the quality protocol through
