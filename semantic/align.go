@@ -107,8 +107,8 @@ func dropPresent(words, other []token) []token {
 // once. A repeat right after an unaligned word is not dropped: "keep the
 // original hem" names another thing than "hem the jeans"; nor is the
 // repeat of a word right after one: "a bird base from a preliminary base"
-// names two things. words are the
-// window's unaligned content words, all its content words.
+// names two things. words are the window's unaligned content words, all
+// its content words.
 func dropRepeated(words, all []token) []token {
 	unaligned := make(map[int]bool, len(words))
 	for _, w := range words {
