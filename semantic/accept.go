@@ -30,12 +30,15 @@ const (
 	// miles" is 0.44 from its paraphrase; two paragraphs that far apart
 	// are about different things).
 	FeatureLongDistance
+	// FeatureNeighbours is Pair.Neighbours: the other entries the search
+	// found within the threshold.
+	FeatureNeighbours
 	NumFeatures
 )
 
 // FeatureNames names each feature, for the fitting report and the
 // generated weights.
-var FeatureNames = [NumFeatures]string{"distance", "unaligned share", "unaligned words", "content words", "distance x content words"}
+var FeatureNames = [NumFeatures]string{"distance", "unaligned share", "unaligned words", "content words", "distance x content words", "neighbours"}
 
 // Features are one pair's values of the acceptance features.
 type Features [NumFeatures]float64
@@ -84,11 +87,11 @@ func withinTiers(f Features) bool { return f[FeatureDistance] <= tierLimit(f) }
 // Features are the acceptance features of a pair within the threshold
 // that passes every check; ok is false for any other pair. Fitting reads
 // them; Verify scores them.
-func (c *Checker) Features(query, stored string, distance float64) (f Features, ok bool) {
-	if distance > c.Threshold {
+func (c *Checker) Features(p Pair) (f Features, ok bool) {
+	if p.Distance > c.Threshold {
 		return f, false
 	}
-	q, s := tokenize(query), tokenize(stored)
+	q, s := tokenize(p.Query), tokenize(p.Stored)
 	if len(q) > maxVerifiedWords || len(s) > maxVerifiedWords {
 		return f, false
 	}
@@ -96,19 +99,20 @@ func (c *Checker) Features(query, stored string, distance float64) (f Features, 
 	if reason != "" {
 		return f, false
 	}
-	return c.features(a, distance), true
+	return c.features(a, p), true
 }
 
-func (c *Checker) features(a alignment, distance float64) Features {
+func (c *Checker) features(a alignment, p Pair) Features {
 	var f Features
 	unaligned := len(a.q) + len(a.s)
-	f[FeatureDistance] = distance / c.Threshold
+	f[FeatureDistance] = p.Distance / c.Threshold
 	if a.content > 0 {
 		f[FeatureShare] = float64(unaligned) / float64(a.content)
 	}
 	f[FeatureUnaligned] = float64(unaligned)
 	f[FeatureContent] = float64(a.content) / 10
 	f[FeatureLongDistance] = f[FeatureDistance] * f[FeatureContent]
+	f[FeatureNeighbours] = float64(p.Neighbours)
 	return f
 }
 

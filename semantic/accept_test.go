@@ -13,17 +13,19 @@ func TestFeatures(t *testing.T) {
 	for _, tc := range []struct {
 		query, stored string
 		distance      float64
+		neighbours    int
 		ok            bool
 		want          Features
 	}{
 		// capital, france | capital, france: all four aligned.
-		{"What is the capital of France?", "what's the capital of france", 0.06, true, Features{0.2, 0, 0, 0.4, 0.08}},
-		// +today: one of five content words unaligned.
-		{"what is the capital of france today", "what is the capital of france", 0.15, true, Features{0.5, 0.2, 1, 0.5, 0.25}},
-		{"what is the capital of france", "what is the capital of spain", 0.01, false, Features{}},   // a name: rejected
-		{"what is the capital of france", "what is the capital of france!", 0.31, false, Features{}}, // beyond the threshold
+		{"What is the capital of France?", "what's the capital of france", 0.06, 0, true, Features{0.2, 0, 0, 0.4, 0.08, 0}},
+		// +today: one of five content words unaligned; two other entries
+		// within the threshold.
+		{"what is the capital of france today", "what is the capital of france", 0.15, 2, true, Features{0.5, 0.2, 1, 0.5, 0.25, 2}},
+		{"what is the capital of france", "what is the capital of spain", 0.01, 0, false, Features{}},   // a name: rejected
+		{"what is the capital of france", "what is the capital of france!", 0.31, 0, false, Features{}}, // beyond the threshold
 	} {
-		f, ok := c.Features(tc.query, tc.stored, tc.distance)
+		f, ok := c.Features(Pair{Query: tc.query, Stored: tc.stored, Distance: tc.distance, Neighbours: tc.neighbours})
 		if ok != tc.ok {
 			t.Errorf("Features(%q, %q, %v): ok %v, want %v", tc.query, tc.stored, tc.distance, ok, tc.ok)
 			continue
@@ -61,7 +63,7 @@ func TestCheckerScore(t *testing.T) {
 			"accepted: every content word aligns"},
 	})
 	unscored := &Checker{Threshold: 0.3, Score: m, Without: map[string]bool{CheckTiers: true}}
-	if v := unscored.Verify("what is the capital of france today", "what is the capital of france", 0.2); !v.Accept || strings.Contains(v.Reason, "score") {
+	if v := unscored.Verify(Pair{Query: "what is the capital of france today", Stored: "what is the capital of france", Distance: 0.2}); !v.Accept || strings.Contains(v.Reason, "score") {
 		t.Errorf("without tiers, a scored pair that passed the checks = %+v; want it accepted unscored", v)
 	}
 }

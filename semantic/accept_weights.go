@@ -7,12 +7,13 @@ package semantic
 // embedder and WordNet at the cache's default threshold (README, Cache quality).
 var acceptModel = AcceptModel{
 	Weights: Features{
-		5.226925868,   // distance
-		-3.398932817,  // unaligned share
-		-0.1955397802, // unaligned words
-		1.140223621,   // content words
-		-4.013820969,  // distance x content words
+		-0.8274310593, // distance
+		-3.092883142,  // unaligned share
+		-0.1799778609, // unaligned words
+		1.268563298,   // content words
+		-2.172858047,  // distance x content words
+		-1.187936479,  // neighbours
 	},
-	Bias:   1.138157963,
-	Cutoff: 0.8902076914,
+	Bias:   5.60736738,
+	Cutoff: 0.8048001994,
 }

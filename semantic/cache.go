@@ -156,7 +156,7 @@ func (c *Cache) Get(ctx context.Context, l Lookup) Result {
 	}
 	var seen []Candidate
 	for i := range cands {
-		v := c.o.Verifier.Verify(req.Window, cands[i].Window, cands[i].Distance)
+		v := c.o.Verifier.Verify(Pair{Query: req.Window, Stored: cands[i].Window, Distance: cands[i].Distance, Neighbours: len(cands) - 1})
 		seen = append(seen, Candidate{Key: cands[i].Key, Window: cands[i].Window, Distance: cands[i].Distance, Verdict: v})
 		if v.Accept {
 			return Result{Status: StatusHit, Match: &cands[i], Candidates: seen}

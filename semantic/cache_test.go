@@ -298,12 +298,14 @@ func TestCacheThresholdZeroIsExactOnly(t *testing.T) {
 }
 
 // The verifier sees every candidate within the threshold, nearest first,
-// and the result lists its verdicts.
+// told how many other entries lie within it, and the result lists its
+// verdicts.
 func TestCacheAsksTheVerifier(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	refuser := &refuse{text: "what is the capital of france"}
 	c, err := NewCache(CacheOptions{Embedder: &wordEmbedder{}, Store: newTestMemory(t, clk, 10), Threshold: 0.5,
-		TTL: time.Hour, Dimensions: wordDims, Now: clk.now, Verifier: refuse("what is the capital of france")})
+		TTL: time.Hour, Dimensions: wordDims, Now: clk.now, Verifier: refuser})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,6 +314,7 @@ func TestCacheAsksTheVerifier(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	refuser.asked = nil
 	r := c.Get(ctx, Lookup{Request: req("what is the capital of france now")})
 	if r.Status != StatusHit || r.Match.Window != "so what is the capital city of france" {
 		t.Fatalf("Get = %s %+v; want the second candidate", r.Status, r.Match)
@@ -319,6 +322,9 @@ func TestCacheAsksTheVerifier(t *testing.T) {
 	if len(r.Candidates) != 2 || r.Candidates[0].Verdict.Accept || !r.Candidates[1].Verdict.Accept ||
 		r.Candidates[0].Distance > r.Candidates[1].Distance || r.Candidates[0].Key == "" {
 		t.Errorf("candidates = %+v; want the refused nearest, then the accepted one", r.Candidates)
+	}
+	if len(refuser.asked) != 2 || refuser.asked[0].Neighbours != 1 || refuser.asked[1].Neighbours != 1 {
+		t.Errorf("the verifier was asked %+v; want each candidate with the other as its one neighbour", refuser.asked)
 	}
 }
 

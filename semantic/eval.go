@@ -229,6 +229,7 @@ func Nearest(ctx context.Context, emb Embedder, s EvalSet) ([][]EvalCandidate, e
 // of the candidates it read on the way.
 func serve(s EvalSet, q EvalQuery, cands []EvalCandidate, th float64, v Verifier) (int, []EvalVerdict) {
 	var read []EvalVerdict
+	neighbours := Neighbours(cands, th)
 	for _, c := range cands {
 		if c.Exact {
 			return c.Index, append(read, EvalVerdict{c, Verdict{Accept: true, Reason: "exact match"}})
@@ -238,7 +239,7 @@ func serve(s EvalSet, q EvalQuery, cands []EvalCandidate, th float64, v Verifier
 		}
 		verdict := Verdict{Accept: true, Reason: "nearest within the threshold"}
 		if v != nil {
-			verdict = v.Verify(q.Text, s.Stored[c.Index], c.Distance)
+			verdict = v.Verify(Pair{Query: q.Text, Stored: s.Stored[c.Index], Distance: c.Distance, Neighbours: neighbours})
 		}
 		read = append(read, EvalVerdict{c, verdict})
 		if verdict.Accept {
@@ -246,6 +247,19 @@ func serve(s EvalSet, q EvalQuery, cands []EvalCandidate, th float64, v Verifier
 		}
 	}
 	return -1, read
+}
+
+// Neighbours is Pair.Neighbours for the candidates Nearest found for a
+// query: as in the cache, where the search returns the entries within
+// the threshold, the others within it.
+func Neighbours(cands []EvalCandidate, threshold float64) int {
+	n := 0
+	for _, c := range cands {
+		if c.Distance <= threshold {
+			n++
+		}
+	}
+	return max(n-1, 0)
 }
 
 // Distance is the cosine distance of two vectors (1 − cosine similarity).

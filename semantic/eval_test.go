@@ -151,9 +151,10 @@ func TestEvaluateCountsOutcomes(t *testing.T) {
 	// "far" (0.34 from B) is served B, a wrong answer; "near" and "other"
 	// have nothing else within 0.5; the negatives are still served B.
 	var traces []EvalTrace
+	refuser := &refuse{text: "A"}
 	rows, err = Evaluate(context.Background(), emb, s, EvalOptions{
 		Thresholds: []float64{0.5},
-		Verifier:   func(float64) Verifier { return refuse("A") },
+		Verifier:   func(float64) Verifier { return refuser },
 		Trace:      func(tr EvalTrace) { traces = append(traces, tr) },
 	})
 	if err != nil {
@@ -189,6 +190,15 @@ func TestEvaluateCountsOutcomes(t *testing.T) {
 			t.Errorf("trace %d: %+v; want served %d after reading %v, of 2 candidates", i, tr, want.served, want.read)
 		}
 	}
+	// The verifier is told, as in the cache, how many other stored texts
+	// lie within the threshold: only "far" has both A and B within 0.5.
+	var neighbours []string
+	for _, p := range refuser.asked {
+		neighbours = append(neighbours, fmt.Sprintf("%s>%s:%d", p.Query, p.Stored, p.Neighbours))
+	}
+	if want := []string{"near>A:0", "other>A:0", "far>A:1", "far>B:1", "stranger>B:0", "stranger>B:0"}; !slices.Equal(neighbours, want) {
+		t.Errorf("the verifier was asked %v; want %v", neighbours, want)
+	}
 }
 
 // Evaluate serves as the cache does: an identical stored text through the
@@ -215,7 +225,7 @@ func TestEvaluateModelsTheExactLayerAndTheInputLimit(t *testing.T) {
 	}
 	rows, err := Evaluate(context.Background(), emb, s, EvalOptions{
 		Thresholds: []float64{0, 0.5},
-		Verifier:   func(float64) Verifier { return refuse("A") },
+		Verifier:   func(float64) Verifier { return &refuse{text: "A"} },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -241,11 +251,16 @@ func TestEvaluateModelsTheExactLayerAndTheInputLimit(t *testing.T) {
 	}
 }
 
-// refuse is a verifier that refuses one stored text.
-type refuse string
+// refuse is a verifier that refuses one stored text and keeps the pairs
+// it was asked about.
+type refuse struct {
+	text  string
+	asked []Pair
+}
 
-func (r refuse) Verify(_, stored string, _ float64) Verdict {
-	return Verdict{Accept: stored != string(r)}
+func (r *refuse) Verify(p Pair) Verdict {
+	r.asked = append(r.asked, p)
+	return Verdict{Accept: p.Stored != r.text}
 }
 
 func TestEvaluateErrors(t *testing.T) {

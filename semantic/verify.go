@@ -18,7 +18,19 @@ type Verdict struct {
 // window that the vector search found near it. Embeddings place "convert
 // miles to km" next to "convert km to miles"; a verifier reads the words.
 type Verifier interface {
-	Verify(query, stored string, distance float64) Verdict
+	Verify(p Pair) Verdict
+}
+
+// Pair is a query window and a stored window the vector search found
+// near it.
+type Pair struct {
+	Query, Stored string
+	Distance      float64
+	// Neighbours counts the other entries the search found within the
+	// threshold (at most candidates-1): a query among several stored
+	// prompts lies where the embedder tells prompts apart least, and
+	// needs more evidence than one with a single entry near it.
+	Neighbours int
 }
 
 // The checks a Checker runs, by the names eval's -without flag takes.
@@ -101,11 +113,12 @@ func tierLimit(f Features) float64 {
 const maxVerifiedWords = 400
 
 // Verify implements Verifier.
-func (c *Checker) Verify(query, stored string, distance float64) Verdict {
+func (c *Checker) Verify(p Pair) Verdict {
+	distance := p.Distance
 	if distance > c.Threshold {
 		return Verdict{Reason: fmt.Sprintf("distance %s is beyond the threshold %g", FormatDistance(distance, false), c.Threshold)}
 	}
-	q, st := tokenize(query), tokenize(stored)
+	q, st := tokenize(p.Query), tokenize(p.Stored)
 	if len(q) > maxVerifiedWords || len(st) > maxVerifiedWords {
 		// Alignment compares every word with every other: a bound keeps a
 		// hostile prompt from costing seconds. The local model reads 128
@@ -116,7 +129,7 @@ func (c *Checker) Verify(query, stored string, distance float64) Verdict {
 	if reason != "" {
 		return Verdict{Reason: "rejected: " + reason}
 	}
-	f := c.features(a, distance)
+	f := c.features(a, p)
 	if c.Score != nil && !c.Without[CheckTiers] && !c.Without[CheckScore] {
 		return c.scoreVerdict(c.Score, a, f)
 	}

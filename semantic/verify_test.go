@@ -148,7 +148,7 @@ type verdictCase struct {
 func checkVerdicts(t *testing.T, c *Checker, cases []verdictCase) {
 	t.Helper()
 	for _, tc := range cases {
-		v := c.Verify(tc.query, tc.stored, tc.distance)
+		v := c.Verify(Pair{Query: tc.query, Stored: tc.stored, Distance: tc.distance})
 		if v.Accept != tc.accept || !strings.Contains(v.Reason, tc.reason) {
 			t.Errorf("Verify(%q, %q, %v) = %v %q; want %v, a reason with %q", tc.query, tc.stored, tc.distance, v.Accept, v.Reason, tc.accept, tc.reason)
 		}
@@ -214,19 +214,19 @@ func TestCheckerWithout(t *testing.T) {
 	}
 	for check, p := range pairs {
 		strict := &Checker{Threshold: 0.3}
-		if v := strict.Verify(p[0], p[1], 0.001); v.Accept {
+		if v := strict.Verify(Pair{Query: p[0], Stored: p[1], Distance: 0.001}); v.Accept {
 			t.Errorf("%s: %q against %q accepted with every check", check, p[0], p[1])
 		}
 		loose := &Checker{Threshold: 0.3, Without: map[string]bool{}}
 		for _, name := range Checks {
 			loose.Without[name] = name == check || name == CheckSwap || name == CheckNames || name == CheckModifier
 		}
-		if v := loose.Verify(p[0], p[1], 0.001); !v.Accept {
+		if v := loose.Verify(Pair{Query: p[0], Stored: p[1], Distance: 0.001}); !v.Accept {
 			t.Errorf("%s: %q against %q rejected without the check: %s", check, p[0], p[1], v.Reason)
 		}
 	}
 	tiers := &Checker{Threshold: 0.3, Without: map[string]bool{CheckTiers: true}}
-	if v := tiers.Verify("what is the capital of france today", "what is the capital of france", 0.25); !v.Accept {
+	if v := tiers.Verify(Pair{Query: "what is the capital of france today", Stored: "what is the capital of france", Distance: 0.25}); !v.Accept {
 		t.Errorf("without tiers a pair within the threshold is served: %s", v.Reason)
 	}
 }
@@ -251,7 +251,7 @@ func TestEditDistance(t *testing.T) {
 
 func TestCheckerBoundsLongWindows(t *testing.T) {
 	long := strings.Repeat("word ", maxVerifiedWords+1)
-	if v := (&Checker{Threshold: 0.3}).Verify(long, long+"x", 0.01); v.Accept || !strings.Contains(v.Reason, "too long") {
+	if v := (&Checker{Threshold: 0.3}).Verify(Pair{Query: long, Stored: long + "x", Distance: 0.01}); v.Accept || !strings.Contains(v.Reason, "too long") {
 		t.Errorf("Verify of %d words = %+v; want a rejection for length", maxVerifiedWords+1, v)
 	}
 }
@@ -265,16 +265,17 @@ func FuzzVerify(f *testing.F) {
 		{"\xff\xfe US vs UK – New York City", "nyc, u.s.a. ww2 5cm"},
 		{"", " "},
 	} {
-		f.Add(s[0], s[1], 0.05)
+		f.Add(s[0], s[1], 0.05, 0)
 	}
-	c := &Checker{Threshold: 0.3}
-	f.Fuzz(func(t *testing.T, q, s string, d float64) {
-		v := c.Verify(q, s, d)
+	c := NewChecker(nil, 0.3)
+	f.Fuzz(func(t *testing.T, q, s string, d float64, n int) {
+		p := Pair{Query: q, Stored: s, Distance: d, Neighbours: n}
+		v := c.Verify(p)
 		if v.Reason == "" {
-			t.Errorf("Verify(%q, %q, %v): no reason", q, s, d)
+			t.Errorf("Verify(%+v): no reason", p)
 		}
-		if again := c.Verify(q, s, d); again != v {
-			t.Errorf("Verify(%q, %q, %v) = %+v, then %+v", q, s, d, v, again)
+		if again := c.Verify(p); again != v {
+			t.Errorf("Verify(%+v) = %+v, then %+v", p, v, again)
 		}
 	})
 }

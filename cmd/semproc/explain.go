@@ -183,7 +183,7 @@ func explainPair(ctx context.Context, w io.Writer, c *components, cfg Config, wi
 		return err
 	}
 	th := threshold(cfg.CacheDistanceThreshold, defaultCacheThreshold(cfg))
-	v := newVerifier(cfg, c.lexicon, th).Verify(window, stored, d)
+	v := newVerifier(cfg, c.lexicon, th).Verify(semantic.Pair{Query: window, Stored: stored, Distance: d})
 	verdict := "Miss"
 	if v.Accept {
 		verdict = "Hit"

@@ -214,12 +214,12 @@ func BenchmarkVerify(b *testing.B) {
 	} {
 		b.Run(pair.name, func(b *testing.B) {
 			for b.Loop() {
-				c.Verify(pair.q, pair.s, 0.05)
+				c.Verify(semantic.Pair{Query: pair.q, Stored: pair.s, Distance: 0.05})
 			}
 		})
 		b.Run(pair.name+"/score", func(b *testing.B) {
 			for b.Loop() {
-				scored.Verify(pair.q, pair.s, 0.05)
+				scored.Verify(semantic.Pair{Query: pair.q, Stored: pair.s, Distance: 0.05})
 			}
 		})
 	}

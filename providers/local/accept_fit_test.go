@@ -77,7 +77,7 @@ func loadFitSets(t *testing.T, e *Embedder, wn *lexicon.WordNet) []*fitSet {
 					fq.exact = c.Index
 					break
 				}
-				if f, ok := checker.Features(q.Text, set.Stored[c.Index], c.Distance); ok {
+				if f, ok := checker.Features(semantic.Pair{Query: q.Text, Stored: set.Stored[c.Index], Distance: c.Distance, Neighbours: semantic.Neighbours(found[qi], CacheDistanceThreshold)}); ok {
 					right := q.Want >= 0 && set.Stored[c.Index] == set.Stored[q.Want]
 					fq.cands = append(fq.cands, fitCand{c.Index, f, right})
 				}
