@@ -313,7 +313,19 @@ func TestFitAcceptance(t *testing.T) {
 		t.Logf("  weight of the distance at %g content words: %+.2f", n,
 			fitted.Weights[semantic.FeatureDistance]+n/10*fitted.Weights[semantic.FeatureLongDistance])
 	}
+	// A crowd of stored prompts near the query is where the embedder tells
+	// prompts apart least: it must never make a pair more acceptable. In a
+	// store where every query finds others within the threshold, the score
+	// serves less, down to what the tiers serve.
+	if w := fitted.Weights[semantic.FeatureNeighbours]; w >= 0 {
+		t.Errorf("the neighbours' weight is %+.3f; want it negative", w)
+	}
 	all := func(*fitSet, int) bool { return true }
+	for _, s := range sets {
+		for _, n := range []float64{1, 2, 4} {
+			t.Logf("%s with at least %g neighbours for every query: %s", s.name, n, quality(serveAt(crowded(s.queries, n), &fitted, fitted.Cutoff)))
+		}
+	}
 	for _, s := range sets {
 		// The simulation the cutoff is chosen by serves as the cache does.
 		evaluated, err := semantic.Evaluate(context.Background(), s.vectors, s.set, semantic.EvalOptions{
@@ -339,6 +351,20 @@ func TestFitAcceptance(t *testing.T) {
 		others := fitAcceptance(pick(sets, func(o *fitSet, i int) bool { return o != s && o.calibrates(i) }))
 		t.Logf("%s left out: %s (fitted on the others: %s)", s.name, quality(serveAt(s.queries, &others, others.Cutoff)), others.String())
 	}
+}
+
+// crowded is queries as a store with at least n other entries within the
+// threshold of every query would show them.
+func crowded(queries []fitQuery, n float64) []fitQuery {
+	out := make([]fitQuery, len(queries))
+	for i, q := range queries {
+		q.cands = slices.Clone(q.cands)
+		for j := range q.cands {
+			q.cands[j].f[semantic.FeatureNeighbours] = max(q.cands[j].f[semantic.FeatureNeighbours], n)
+		}
+		out[i] = q
+	}
+	return out
 }
 
 // sameModel: the same model up to the rounding of the generated file.
