@@ -198,14 +198,16 @@ func sortedLetters(w string) string {
 	return string(b)
 }
 
-// clipped: one word is the start of the other, and not a word the lexicon
-// knows: a clipping ("dict" for "dictionary", "repo" for "repository").
-// Without a lexicon no word is known, and so none is clipped.
+// clipped: one word is the start of the other, at least two letters
+// shorter, and not a word the lexicon knows: a clipping ("dict" for
+// "dictionary", "repo" for "repository"). One letter more is another word
+// ("WWI" and "WWII"), or a typo the misspelling rule judges. Without a
+// lexicon no word is known, and so none is clipped.
 func (c *Checker) clipped(a, b string) bool {
 	if len(a) > len(b) {
 		a, b = b, a
 	}
-	return c.Lexicon != nil && len(a) >= 3 && len(a) < len(b) && strings.HasPrefix(b, a) && !c.Lexicon.Known(a)
+	return c.Lexicon != nil && len(a) >= 3 && len(a)+2 <= len(b) && strings.HasPrefix(b, a) && !c.Lexicon.Known(a)
 }
 
 // contracted: a word the lexicon does not know keeps the first letter,

@@ -171,6 +171,8 @@ func TestCheckerWithLexicon(t *testing.T) {
 		// Two letters are no clipping, and a known word is none.
 		{"check a key in a python di", "check a key in a python dictionary", 0.05, false, `the name "di"`},
 		{"check a python key", "check a python keyring", 0.05, false, `the name "keyring"`},
+		// One letter more is another word, not a clipping.
+		{"a WWII service record", "a WWI service record", 0.01, false, `the name "wwii"`},
 		// A contraction: the first letter, the first consonant after it,
 		// then consonants, in order.
 		{"how many tbsp in a cup", "how many tablespoons in a cup", 0.1, true, "every content word aligns"},
