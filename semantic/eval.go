@@ -109,11 +109,11 @@ type EvalOptions struct {
 	Replay bool
 }
 
-// EvalTrace is how one query was served at one threshold: the item
-// served (-1: none; an index in EvalSet.Stored or, with Replay, past it an
-// earlier query: see EvalSet.Text and EvalSet.Answer), the candidates a cache looks at (Nearest's), and,
-// nearest first, the verdict on each candidate within the threshold the
-// verifier read before it stopped.
+// EvalTrace is how one query was served at one threshold: the item served
+// (-1: none; an index in EvalSet.Stored or, with Replay, past them an
+// earlier query: see EvalSet.Text and EvalSet.Answer), the candidates a
+// cache looks at (Nearest's), and, nearest first, the verdict on each
+// candidate within the threshold the verifier read before it stopped.
 type EvalTrace struct {
 	Threshold  float64
 	Query      EvalQuery
@@ -205,7 +205,7 @@ func Nearest(ctx context.Context, emb Embedder, s EvalSet) ([][]EvalCandidate, e
 	return found, nil
 }
 
-// serve is the stored text a cache serves to q, or -1, and the verdicts
+// serve is the item (EvalSet.Text) a cache serves to q, or -1, and the verdicts
 // of the candidates it read on the way.
 func serve(s EvalSet, q EvalQuery, cands []EvalCandidate, th float64, v Verifier) (int, []EvalVerdict) {
 	var read []EvalVerdict

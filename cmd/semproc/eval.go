@@ -24,7 +24,7 @@ func evalCmd(ctx context.Context, args []string, getenv func(string) string, std
 	verifier := fs.String("verifier", "", "on or off (default: SEMPROC_CACHE_VERIFIER)")
 	without := fs.String("without", "", "verifier checks to leave out, comma-separated: "+strings.Join(semantic.Checks, ", "))
 	pairs := fs.Bool("pairs", false, "after the table, one line per query at the last threshold: its outcome, the stored text it was or should have been served, their distance and the verifier's verdict")
-	replay := fs.Bool("replay", false, "store each query that was not served, as a cache stores a miss, so later queries may be served it; a served query stands for the answer it wanted (a negative's, for none other): near-misses of one prompt are not labelled alike, so this is a worst case for wrong hits")
+	replay := fs.Bool("replay", false, "store each query that was not served, as a cache stores a miss, so later queries may be served it; a served query stands for the answer it wanted, a negative's for an answer no other query wants (a worst case for wrong hits: near-misses of one prompt that ask the same thing count as false hits)")
 	const synopsis = "usage: semproc eval [flags] FILE   (JSONL {a,b,duplicate} or GPTCache [{origin,similar}])"
 	if help, err := parseFlags(fs, synopsis, args, stdout); help || err != nil {
 		return err
