@@ -205,8 +205,8 @@ func Nearest(ctx context.Context, emb Embedder, s EvalSet) ([][]EvalCandidate, e
 	return found, nil
 }
 
-// serve is the item (EvalSet.Text) a cache serves to q, or -1, and the verdicts
-// of the candidates it read on the way.
+// serve is the item (EvalSet.Text) a cache serves to q, or -1, and the
+// verdicts of the candidates it read on the way.
 func serve(s EvalSet, q EvalQuery, cands []EvalCandidate, th float64, v Verifier) (int, []EvalVerdict) {
 	var read []EvalVerdict
 	neighbours := Neighbours(cands, th)
