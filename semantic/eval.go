@@ -1,12 +1,9 @@
 package semantic
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"math"
-	"slices"
 )
 
 // The threshold-evaluation protocol: given texts to store and queries that
@@ -93,14 +90,30 @@ type EvalOptions struct {
 	// served).
 	Verifier func(threshold float64) Verifier
 	// Trace, when set, is told how each query was served at each
-	// threshold, with the verifier's verdict on every candidate it read.
+	// threshold, with the verifier's verdict on every candidate it read:
+	// threshold by threshold, each query in order.
 	Trace func(EvalTrace)
+	// Replay stores each query that was not served, as a cache stores a
+	// miss's completion, so that later queries may be served it: at each
+	// threshold the store starts as EvalSet.Stored and grows with that
+	// threshold's misses (a text the embedder cannot read whole for the
+	// exact layer only). A served stored query stands for the answer its
+	// query wanted (EvalSet.Answer): a positive is Correct when that is
+	// the one it wants, Wrong otherwise; a stored negative stands for an
+	// answer no query wants, and any hit of a negative is a FalseHit.
+	// The labelled sets do not say whether two near-misses of one stored
+	// text ask the same thing, so a near-miss served an earlier near-miss
+	// of the same meaning counts as a false hit: in that respect the
+	// figures are a worst case. Indices past len(EvalSet.Stored) in
+	// EvalTrace and EvalCandidate name queries (EvalSet.Text).
+	Replay bool
 }
 
-// EvalTrace is how one query was served at one threshold: the stored text
-// served (-1: none), the candidates a cache looks at (Nearest's), and,
-// nearest first, the verdict on each candidate within the threshold the
-// verifier read before it stopped.
+// EvalTrace is how one query was served at one threshold: the item served
+// (-1: none; an index in EvalSet.Stored or, with Replay, past them an
+// earlier query: see EvalSet.Text and EvalSet.Answer), the candidates a
+// cache looks at (Nearest's), and, nearest first, the verdict on each
+// candidate within the threshold the verifier read before it stopped.
 type EvalTrace struct {
 	Threshold  float64
 	Query      EvalQuery
@@ -122,6 +135,9 @@ type EvalVerdict struct {
 // on a tie). As in the cache, a text the embedder cannot read whole is
 // served and found by the exact layer only.
 func Evaluate(ctx context.Context, emb Embedder, s EvalSet, o EvalOptions) ([]EvalRow, error) {
+	if o.Replay {
+		return replay(ctx, emb, s, o)
+	}
 	found, err := Nearest(ctx, emb, s)
 	if err != nil {
 		return nil, err
@@ -148,7 +164,7 @@ func Evaluate(ctx context.Context, emb Embedder, s EvalSet, o EvalOptions) ([]Ev
 // EvalCandidate is a stored text a cache looks at for a query: the exact
 // layer's (served without the verifier), or one of the nearest few.
 type EvalCandidate struct {
-	Index    int // in EvalSet.Stored
+	Index    int // in EvalSet.Stored; with Replay, past them a query (EvalSet.Text)
 	Distance float64
 	Exact    bool
 }
@@ -158,75 +174,39 @@ type EvalCandidate struct {
 // nearest few stored texts, nearest first, at any distance; none for a
 // query the embedder cannot read whole.
 func Nearest(ctx context.Context, emb Embedder, s EvalSet) ([][]EvalCandidate, error) {
-	if len(s.Stored) == 0 {
-		return nil, errors.New("evaluate: nothing to store")
+	if err := s.check(); err != nil {
+		return nil, err
 	}
-	fits := func(text string) bool {
-		l, ok := emb.(InputLimiter)
-		return !ok || l.Fits(text)
+	vs := newEvalVectors(emb)
+	stored, err := vs.stored(ctx, s.Stored, len(s.Stored))
+	if err != nil {
+		return nil, err
 	}
-	vectors := map[string][]float32{}
-	embed := func(text string) ([]float32, error) {
-		if v, ok := vectors[text]; ok {
-			return v, nil
-		}
-		v, err := emb.Embed(ctx, text)
-		if err != nil {
-			return nil, fmt.Errorf("evaluate: embed %.40q: %w", text, err)
-		}
-		vectors[text] = v
-		return v, nil
-	}
-	exact := map[string]int{}                  // each stored text's first index
-	stored := make([][]float32, len(s.Stored)) // nil when not embedded
-	for i, text := range s.Stored {
-		if _, seen := exact[text]; !seen {
-			exact[text] = i
-		}
-		if !fits(text) {
-			continue
-		}
-		v, err := embed(text)
-		if err != nil {
-			return nil, err
-		}
-		stored[i] = v
-	}
+	exact := s.exactLayer()
 	found := make([][]EvalCandidate, len(s.Queries))
 	for qi, q := range s.Queries {
-		if q.Want < -1 || q.Want >= len(s.Stored) {
-			return nil, fmt.Errorf("evaluate: query %d wants stored text %d of %d", qi, q.Want, len(s.Stored))
-		}
 		if i, ok := exact[q.Text]; ok {
 			found[qi] = []EvalCandidate{{i, 0, true}}
 			continue
 		}
-		if !fits(q.Text) {
-			continue
-		}
-		v, err := embed(q.Text)
+		v, err := vs.of(ctx, q.Text)
 		if err != nil {
 			return nil, err
 		}
-		all := make([]EvalCandidate, 0, len(stored))
-		for i, sv := range stored {
-			if sv == nil {
-				continue
-			}
-			d, err := cosineDistance(v, sv)
-			if err != nil {
-				return nil, fmt.Errorf("evaluate: query %d: %w", qi, err)
-			}
-			all = append(all, EvalCandidate{Index: i, Distance: d})
+		if v == nil {
+			continue // the exact layer's only
 		}
-		slices.SortStableFunc(all, func(a, b EvalCandidate) int { return cmp.Compare(a.Distance, b.Distance) })
+		all, err := rank(v, stored)
+		if err != nil {
+			return nil, fmt.Errorf("evaluate: query %d: %w", qi, err)
+		}
 		found[qi] = all[:min(candidates, len(all))]
 	}
 	return found, nil
 }
 
-// serve is the stored text a cache serves to q, or -1, and the verdicts
-// of the candidates it read on the way.
+// serve is the item (EvalSet.Text) a cache serves to q, or -1, and the
+// verdicts of the candidates it read on the way.
 func serve(s EvalSet, q EvalQuery, cands []EvalCandidate, th float64, v Verifier) (int, []EvalVerdict) {
 	var read []EvalVerdict
 	neighbours := Neighbours(cands, th)
@@ -239,7 +219,7 @@ func serve(s EvalSet, q EvalQuery, cands []EvalCandidate, th float64, v Verifier
 		}
 		verdict := Verdict{Accept: true, Reason: "nearest within the threshold"}
 		if v != nil {
-			verdict = v.Verify(Pair{Query: q.Text, Stored: s.Stored[c.Index], Distance: c.Distance, Neighbours: neighbours})
+			verdict = v.Verify(Pair{Query: q.Text, Stored: s.Text(c.Index), Distance: c.Distance, Neighbours: neighbours})
 		}
 		read = append(read, EvalVerdict{c, verdict})
 		if verdict.Accept {

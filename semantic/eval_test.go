@@ -37,6 +37,16 @@ func (e *evalEmbedder) Embed(_ context.Context, text string) ([]float32, error) 
 	return v, nil
 }
 
+// embeddedOnce fails t unless each text was embedded exactly once.
+func (e *evalEmbedder) embeddedOnce(t *testing.T) {
+	t.Helper()
+	for text, n := range e.calls {
+		if n != 1 {
+			t.Errorf("%q embedded %d times, want once", text, n)
+		}
+	}
+}
+
 // angle is a unit vector at cosine distance 1 − cos(θ) from (1, 0).
 func angle(theta float64) []float32 {
 	return []float32{float32(math.Cos(theta)), float32(math.Sin(theta))}
@@ -135,11 +145,7 @@ func TestEvaluateCountsOutcomes(t *testing.T) {
 	if !reflect.DeepEqual(rows, want) {
 		t.Errorf("got  %+v\nwant %+v", rows, want)
 	}
-	for text, n := range emb.calls {
-		if n != 1 {
-			t.Errorf("%q embedded %d times, want once", text, n)
-		}
-	}
+	emb.embeddedOnce(t)
 	if got := rows[2].FalseHitRate(); got != 1 {
 		t.Errorf("false-hit rate %g, want 1", got)
 	}

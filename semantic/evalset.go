@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,6 +31,55 @@ func GPTCacheSet(origins, similars []string) (EvalSet, error) {
 		s.Queries = append(s.Queries, EvalQuery{Text: similars[i], Want: want})
 	}
 	return s, nil
+}
+
+// Text is the text of an item an evaluation may serve: EvalSet.Stored[i]
+// or, past them (with EvalOptions.Replay), the query Queries[i-len(Stored)].
+func (s EvalSet) Text(i int) string {
+	if i < len(s.Stored) {
+		return s.Stored[i]
+	}
+	return s.Queries[i-len(s.Stored)].Text
+}
+
+// Answer is the answer the item of index i stands for (-1: none served):
+// a stored text its own index, as EvalQuery.Want names it (so a query
+// served one of two identical stored texts is right only for the one it
+// wants); a stored query what it wanted, or, for a negative, an answer of
+// its own, i, that no query wants.
+func (s EvalSet) Answer(i int) int {
+	if i < len(s.Stored) {
+		return i
+	}
+	if want := s.Queries[i-len(s.Stored)].Want; want >= 0 {
+		return want
+	}
+	return i
+}
+
+// check rejects a set an evaluation cannot read.
+func (s EvalSet) check() error {
+	if len(s.Stored) == 0 {
+		return errors.New("evaluate: nothing to store")
+	}
+	for qi, q := range s.Queries {
+		if q.Want < -1 || q.Want >= len(s.Stored) {
+			return fmt.Errorf("evaluate: query %d wants stored text %d of %d", qi, q.Want, len(s.Stored))
+		}
+	}
+	return nil
+}
+
+// exactLayer maps each stored text to its first index, as the exact layer
+// finds it.
+func (s EvalSet) exactLayer() map[string]int {
+	exact := make(map[string]int, len(s.Stored))
+	for i, text := range s.Stored {
+		if _, seen := exact[text]; !seen {
+			exact[text] = i
+		}
+	}
+	return exact
 }
 
 // LabelledPair is two texts and whether they ask the same thing.

@@ -24,6 +24,7 @@ func evalCmd(ctx context.Context, args []string, getenv func(string) string, std
 	verifier := fs.String("verifier", "", "on or off (default: SEMPROC_CACHE_VERIFIER)")
 	without := fs.String("without", "", "verifier checks to leave out, comma-separated: "+strings.Join(semantic.Checks, ", "))
 	pairs := fs.Bool("pairs", false, "after the table, one line per query at the last threshold: its outcome, the stored text it was or should have been served, their distance and the verifier's verdict")
+	replay := fs.Bool("replay", false, "store each query that was not served, as a cache stores a miss, so later queries may be served it; a served query stands for the answer it wanted, a negative's for an answer no other query wants (a worst case for wrong hits: near-misses of one prompt that ask the same thing count as false hits)")
 	const synopsis = "usage: semproc eval [flags] FILE   (JSONL {a,b,duplicate} or GPTCache [{origin,similar}])"
 	if help, err := parseFlags(fs, synopsis, args, stdout); help || err != nil {
 		return err
@@ -60,6 +61,7 @@ func evalCmd(ctx context.Context, args []string, getenv func(string) string, std
 	var traces []semantic.EvalTrace
 	rows, err := semantic.Evaluate(ctx, c.embedder, set, semantic.EvalOptions{
 		Thresholds: thresholds,
+		Replay:     *replay,
 		Verifier: func(th float64) semantic.Verifier {
 			v := newVerifier(cfg, lex, th)
 			if ch, ok := v.(*semantic.Checker); ok {
@@ -86,8 +88,8 @@ func evalCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "(%d positives, %d negatives, embeddings %s, verifier %s%s)\n", rows[0].Positives, rows[0].Negatives,
-		cfg.EmbeddingsProvider, verifierState(cfg, lex), withoutNote(*without))
+	fmt.Fprintf(stdout, "(%d positives, %d negatives, embeddings %s, verifier %s%s%s)\n", rows[0].Positives, rows[0].Negatives,
+		cfg.EmbeddingsProvider, verifierState(cfg, lex), withoutNote(*without), replayNote(*replay))
 	if best, ok := semantic.Recommend(rows, *target); ok {
 		fmt.Fprintf(stdout, "recommended SEMPROC_CACHE_DISTANCE_THRESHOLD=%g (%.1f%% of positives correct, %.1f%% of hits wrong)\n",
 			best.Threshold, 100*best.CorrectRate(), 100*best.BadShare())
@@ -104,8 +106,8 @@ func evalCmd(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 // traceLine says how one query was served, and why, on one tab-separated
-// line: the stored text served, else the one it wants, else the nearest
-// the verifier read.
+// line: the item served (a stored text or, replaying, an earlier query),
+// else the stored text it wants, else the nearest the verifier read.
 func traceLine(s semantic.EvalSet, t semantic.EvalTrace) string {
 	q := t.Query
 	var outcome string
@@ -116,7 +118,7 @@ func traceLine(s semantic.EvalSet, t semantic.EvalTrace) string {
 		outcome = "turned away"
 	case t.Served < 0:
 		outcome = "missed"
-	case t.Served == q.Want:
+	case s.Answer(t.Served) == q.Want:
 		outcome = "correct"
 	default:
 		outcome = "wrong"
@@ -132,7 +134,7 @@ func traceLine(s semantic.EvalSet, t semantic.EvalTrace) string {
 		return fmt.Sprintf("%s\t-\t%q\t-\tno stored text to compare", outcome, q.Text)
 	}
 	line := func(d string, reason string) string {
-		return fmt.Sprintf("%s\t%s\t%q\t%q\t%s", outcome, d, q.Text, s.Stored[focus], reason)
+		return fmt.Sprintf("%s\t%s\t%q\t%q\t%s", outcome, d, q.Text, s.Text(focus), reason)
 	}
 	for _, r := range t.Read {
 		if r.Index == focus {
@@ -172,6 +174,13 @@ func verifierState(cfg Config, lex semantic.Lexicon) string {
 	default:
 		return "on, with WordNet"
 	}
+}
+
+func replayNote(replay bool) string {
+	if !replay {
+		return ""
+	}
+	return ", replay: each miss stored"
 }
 
 func withoutNote(list string) string {

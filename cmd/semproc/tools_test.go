@@ -31,6 +31,7 @@ func TestEvalCommand(t *testing.T) {
 	pairs := `{"a":"what is the capital of france","b":"what is the capital of france please","duplicate":true}
 {"a":"how do volcanoes erupt","b":"how do volcanoes erupt exactly","duplicate":true}
 {"a":"best pasta recipe","b":"how do planes fly","duplicate":false}
+{"a":"how do volcanoes erupt","b":"how do planes fly","duplicate":false}
 `
 	if err := os.WriteFile(file, []byte(pairs), 0o600); err != nil {
 		t.Fatal(err)
@@ -42,6 +43,10 @@ func TestEvalCommand(t *testing.T) {
 		{nil, []string{"threshold", "0.100", "0.300", "recommended SEMPROC_CACHE_DISTANCE_THRESHOLD="}},
 		{[]string{"-without", "score,modifier"}, []string{"0.300", "without score,modifier"}},
 		{[]string{"-pairs"}, []string{"at threshold 0.3: outcome", "\t\"how do planes fly\"\t\"", "\t\"how do volcanoes erupt exactly\"\t\"how do volcanoes erupt\"\t"}},
+		// Replaying, the first "how do planes fly" is stored when it is
+		// turned away; the exact layer serves it to the second.
+		{[]string{"-replay", "-pairs"}, []string{"0.300", "(2 positives, 2 negatives", "replay: each miss stored)",
+			"false hit\t0\t\"how do planes fly\"\t\"how do planes fly\"\texact match"}},
 	} {
 		var out strings.Builder
 		args := append(append([]string{"eval", "-from", "0.1", "-to", "0.3", "-step", "0.1"}, tc.flags...), file)
