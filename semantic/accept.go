@@ -77,12 +77,12 @@ func (m *AcceptModel) Score(f Features) float64 {
 // "What is the capital of France?" and its lower-case twin, stays served),
 // or when its score reaches the cutoff.
 func (m *AcceptModel) Serves(f Features, cutoff float64) bool {
-	return withinTiers(f) || m.Score(f) >= cutoff
+	return WithinTiers(f) || m.Score(f) >= cutoff
 }
 
-// withinTiers reports whether the distance tiers serve a pair with
+// WithinTiers reports whether the distance tiers serve a pair with
 // features f.
-func withinTiers(f Features) bool { return f[FeatureDistance] <= tierLimit(f) }
+func WithinTiers(f Features) bool { return f[FeatureDistance] <= tierLimit(f) }
 
 // Features are the acceptance features of a pair within the threshold
 // that passes every check; ok is false for any other pair. Fitting reads
@@ -120,7 +120,7 @@ func (c *Checker) features(a alignment, p Pair) Features {
 // model's cutoff, and says why either way.
 func (c *Checker) scoreVerdict(m *AcceptModel, a alignment, f Features) Verdict {
 	words := describe(a)
-	if withinTiers(f) {
+	if WithinTiers(f) {
 		return Verdict{Accept: true, Reason: "accepted: " + words}
 	}
 	limit, score := c.Threshold*tierLimit(f), m.Score(f)

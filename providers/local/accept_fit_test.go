@@ -322,6 +322,7 @@ func TestFitAcceptance(t *testing.T) {
 	}
 	all := func(*fitSet, int) bool { return true }
 	for _, s := range sets {
+		t.Logf("%s: %s", s.name, neighboursByLabel(s.queries))
 		for _, n := range []float64{1, 2, 4} {
 			t.Logf("%s with at least %g neighbours for every query: %s", s.name, n, quality(serveAt(crowded(s.queries, n), &fitted, fitted.Cutoff)))
 		}
@@ -351,6 +352,24 @@ func TestFitAcceptance(t *testing.T) {
 		others := fitAcceptance(pick(sets, func(o *fitSet, i int) bool { return o != s && o.calibrates(i) }))
 		t.Logf("%s left out: %s (fitted on the others: %s)", s.name, quality(serveAt(s.queries, &others, others.Cutoff)), others.String())
 	}
+}
+
+// neighboursByLabel is the mean of the neighbours of the candidates the
+// score decides (they pass every check, beyond the tiers), right and
+// wrong to serve.
+func neighboursByLabel(queries []fitQuery) string {
+	var sum, n [2]float64
+	for _, q := range queries {
+		for _, c := range q.cands {
+			if !semantic.WithinTiers(c.f) {
+				k := int(b2f(c.right))
+				sum[k] += c.f[semantic.FeatureNeighbours]
+				n[k]++
+			}
+		}
+	}
+	return fmt.Sprintf("beyond the tiers, %.0f candidates right to serve have %.2f neighbours on average, %.0f wrong ones %.2f",
+		n[1], sum[1]/max(n[1], 1), n[0], sum[0]/max(n[0], 1))
 }
 
 // crowded is queries as a store with at least n other entries within the
