@@ -124,6 +124,14 @@ func (c *Checker) scoreVerdict(m *AcceptModel, a alignment, f Features) Verdict 
 		return Verdict{Accept: true, Reason: "accepted: " + words}
 	}
 	limit, score := c.Threshold*tierLimit(f), m.Score(f)
+	if n := f[FeatureNeighbours]; n > 0 {
+		// The same pair may be served alone and not in a crowd: say so.
+		entries := "entries"
+		if n == 1 {
+			entries = "entry"
+		}
+		words += fmt.Sprintf(", %g other %s near", n, entries)
+	}
 	if score >= m.Cutoff {
 		return Verdict{Accept: true, Reason: fmt.Sprintf("accepted: %s, beyond the tiers' %.4f, but score %.3f ≥ %.3f", words, limit, score, m.Cutoff)}
 	}

@@ -62,6 +62,17 @@ func TestCheckerScore(t *testing.T) {
 		{"What is the capital of France?", "what is the capital of france", 0.29, true,
 			"accepted: every content word aligns"},
 	})
+	// A neighbour lowers the score, and the reason says it is there: the
+	// pair served alone is turned away in a crowd.
+	m.Weights[FeatureNeighbours] = -1
+	crowd := Pair{Query: "what is the capital of france today", Stored: "what is the capital of france", Distance: 0.14, Neighbours: 1}
+	if v, want := scored.Verify(crowd), "rejected: 1 of 5 content words unaligned (+today), 1 other entry near, so the distance must be at most 0.1200, or the score reach 0.500 (it is 0.296)"; v.Accept || v.Reason != want {
+		t.Errorf("with a neighbour: %+v; want %q", v, want)
+	}
+	crowd.Neighbours = 0
+	if v := scored.Verify(crowd); !v.Accept {
+		t.Errorf("alone: %+v; want it served", v)
+	}
 	unscored := &Checker{Threshold: 0.3, Score: m, Without: map[string]bool{CheckTiers: true}}
 	if v := unscored.Verify(Pair{Query: "what is the capital of france today", Stored: "what is the capital of france", Distance: 0.2}); !v.Accept || strings.Contains(v.Reason, "score") {
 		t.Errorf("without tiers, a scored pair that passed the checks = %+v; want it accepted unscored", v)
