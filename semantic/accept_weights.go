@@ -7,13 +7,13 @@ package semantic
 // embedder and WordNet at the cache's default threshold (README, Cache quality).
 var acceptModel = AcceptModel{
 	Weights: Features{
-		-0.8274310593, // distance
-		-3.092883142,  // unaligned share
-		-0.1799778609, // unaligned words
-		1.268563298,   // content words
-		-2.172858047,  // distance x content words
-		-1.187936479,  // neighbours
+		-0.8154469331, // distance
+		-3.10702699,   // unaligned share
+		-0.179525013,  // unaligned words
+		1.268503305,   // content words
+		-2.179410847,  // distance x content words
+		-1.189122249,  // neighbours
 	},
-	Bias:   5.60736738,
-	Cutoff: 0.8048001994,
+	Bias:   5.613366992,
+	Cutoff: 0.8050392281,
 }

@@ -24,6 +24,12 @@ func TestTokenize(t *testing.T) {
 		{"r = 5cm, 15% of 200g, the 21st", []string{"r", "#=", "#5", "cm", "#15", "percent", "of", "#200", "g", "the", "!21st"}},
 		{"use PyTorch or iOS", []string{"use", "!pytorch", "or", "!ios"}},
 		{`difference between 'who' and "whom"`, []string{"difference", "between", "!who", "and", "!whom"}},
+		// A plural's possessive opens no quote.
+		{"the Hundred Years' War actually lasted", []string{"the", "#100", "!years", "!war", "actually", "lasted"}},
+		{"my parents' 'rules'", []string{"my", "parents", "!rules"}},
+		// Only the mark that opened quotes closes them.
+		{`fix "Object is of type 'unknown'" in TypeScript`, []string{"fix", "!object", "!is", "!of", "!type", "!unknown", "in", "!typescript"}},
+		{"say 'hi \"there\"' now", []string{"say", "!hi", "!there", "now"}},
 		{"World War II", []string{"world", "!war", "#2"}},
 		{"it's 03.50", []string{"it", "#3.5"}},
 		{"1/4 cup, 3/8 in, 10/2, a 12x14 ft room", []string{"#0.25", "cup", "#0.375", "in", "#10", "#/", "#2", "a", "#12", "by", "#14", "ft", "room"}},

@@ -29,16 +29,16 @@ type token struct {
 // in proportion to a hostile prompt's length.
 func tokenize(text string) []token {
 	var out []token
-	start := true   // at the start of a sentence
-	quoted := false // inside quotes: the words are named, not used
+	start := true  // at the start of a sentence
+	var quote rune // the mark that opened quotes: their words are named, not used
 	for i := 0; i < len(text) && len(out) <= maxVerifiedWords; {
 		r, size := utf8.DecodeRuneInString(text[i:])
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
 			switch {
 			case r == '.' || r == '?' || r == '!' || r == '\n' || r == ':':
 				start = true
-			case r == '"' || r == '`' || r == '“' || r == '”' || r == '\'' && quoteMark(text, i, size):
-				quoted = !quoted
+			case r == '"' || r == '`' || r == '“' || r == '”' || r == '\'':
+				quote = quoting(text, i, size, quote)
 			case r == '%':
 				out = append(out, token{text: "percent"})
 			case r == '/' && len(out) > 0 && fraction(out[len(out)-1], text, i):
@@ -66,7 +66,7 @@ func tokenize(text string) []token {
 		if start && n < len(out) {
 			out[n].opens = true
 		}
-		if quoted {
+		if quote != 0 {
 			for k := n; k < len(out); k++ {
 				out[k].entity = true
 			}
@@ -155,13 +155,32 @@ func operand(side string, after bool) bool {
 	return unicode.IsDigit(r) || r == '(' || r == ')' || len(word) == 1 || hasDigit(word)
 }
 
-// quoteMark tells a quoting apostrophe ('who') from one inside a word
-// (it's), which wordEnd keeps.
-func quoteMark(text string, i, size int) bool {
+// quoting is the mark that opened quotes after the quote mark at
+// text[i:i+size], given the one open before it (0: none). Only the mark
+// that opened quotes closes them ("Object is of type 'unknown'" is one
+// quoted span); an apostrophe opens quotes before a word and after none
+// ('who'), and closes them where no word follows; a plural's possessive ("the
+// Hundred Years' War") does neither.
+func quoting(text string, i, size int, open rune) rune {
+	r, _ := utf8.DecodeRuneInString(text[i:])
 	prev, _ := utf8.DecodeLastRuneInString(text[:i])
 	next, _ := utf8.DecodeRuneInString(text[i+size:])
-	return !(unicode.IsLetter(prev) && unicode.IsLetter(next))
+	switch {
+	case r == '\'' && open == 0 && !wordRune(prev) && wordRune(next):
+		return r
+	case r == '\'' && open == r && !wordRune(next):
+		return 0
+	case r == '\'':
+		return open
+	case open == 0:
+		return r
+	case open == r || open == '“' && r == '”':
+		return 0
+	}
+	return open
 }
+
+func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // wordEnd finds the end of the word starting at i: letters and digits,
 // with inner apostrophes (contractions) and, between digits, dots and

@@ -141,7 +141,7 @@ func TestCacheQuality(t *testing.T) {
 		// Guards against a regression, not a target.
 		"../../testdata/quality/everyday-d.jsonl": {0.40, 0.11},
 		"../../testdata/quality/everyday-e.jsonl": {0.26, 0.25},
-		"../../testdata/quality/everyday-f.jsonl": {0.44, 0.125},
+		"../../testdata/quality/everyday-f.jsonl": {0.43, 0.125},
 		"../../testdata/quality/everyday-g.jsonl": {0.42, 0.23},
 		"../../testdata/quality/everyday-h.jsonl": {0.45, 0.18},
 	}
