@@ -72,12 +72,13 @@ func loadFitSets(t *testing.T, e *Embedder, wn *lexicon.WordNet) []*fitSet {
 		}
 		for qi, q := range set.Queries {
 			fq := fitQuery{want: q.Want, exact: -1}
+			neighbours := semantic.Neighbours(found[qi], CacheDistanceThreshold)
 			for _, c := range found[qi] {
 				if c.Exact {
 					fq.exact = c.Index
 					break
 				}
-				if f, ok := checker.Features(semantic.Pair{Query: q.Text, Stored: set.Stored[c.Index], Distance: c.Distance, Neighbours: semantic.Neighbours(found[qi], CacheDistanceThreshold)}); ok {
+				if f, ok := checker.Features(semantic.Pair{Query: q.Text, Stored: set.Stored[c.Index], Distance: c.Distance, Neighbours: neighbours}); ok {
 					right := q.Want >= 0 && set.Stored[c.Index] == set.Stored[q.Want]
 					fq.cands = append(fq.cands, fitCand{c.Index, f, right})
 				}
