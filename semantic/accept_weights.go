@@ -7,13 +7,13 @@ package semantic
 // embedder and WordNet at the cache's default threshold (README, Cache quality).
 var acceptModel = AcceptModel{
 	Weights: Features{
-		-0.8154469331, // distance
-		-3.10702699,   // unaligned share
-		-0.179525013,  // unaligned words
-		1.268503305,   // content words
-		-2.179410847,  // distance x content words
-		-1.189122249,  // neighbours
+		-0.6252654107, // distance
+		-2.546304063,  // unaligned share
+		-0.2273207045, // unaligned words
+		1.180867403,   // content words
+		-1.384768659,  // distance x content words
+		-1.024710693,  // neighbours
 	},
-	Bias:   5.613366992,
-	Cutoff: 0.8050392281,
+	Bias:   5.12450768,
+	Cutoff: 0.8207997758,
 }

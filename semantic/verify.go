@@ -9,6 +9,11 @@ import (
 // query window, and why.
 type Verdict struct {
 	Accept bool
+	// Differs: a check rejected the pair, having found what the two
+	// windows ask differently ("'first' and 'last' are opposites"), not
+	// merely a distance too large for how much their wording differs.
+	// The cache tells the candidates after it (Pair.NearerDiffers).
+	Differs bool
 	// Reason says why, for explain, eval and logs at debug level ("'first'
 	// and 'last' are opposites").
 	Reason string
@@ -31,6 +36,13 @@ type Pair struct {
 	// prompts lies where the embedder tells prompts apart least, and
 	// needs more evidence than one with a single entry near it.
 	Neighbours int
+	// NearerDiffers reports that a check rejected a nearer candidate
+	// (Verdict.Differs): the query most likely asks that entry's question
+	// with one thing changed, and a farther entry that only the
+	// acceptance score would serve is most likely that entry reworded (a
+	// cache that stores its misses holds both). Such a pair is served
+	// only within the distance tiers.
+	NearerDiffers bool
 }
 
 // The checks a Checker runs, by the names eval's -without flag takes.
@@ -127,11 +139,11 @@ func (c *Checker) Verify(p Pair) Verdict {
 	}
 	a, reason := c.check(q, st)
 	if reason != "" {
-		return Verdict{Reason: "rejected: " + reason}
+		return Verdict{Differs: true, Reason: "rejected: " + reason}
 	}
 	f := c.features(a, p)
 	if c.Score != nil && !c.Without[CheckTiers] && !c.Without[CheckScore] {
-		return c.scoreVerdict(c.Score, a, f)
+		return c.scoreVerdict(c.Score, a, f, p.NearerDiffers)
 	}
 	limit := c.Threshold
 	if !c.Without[CheckTiers] {

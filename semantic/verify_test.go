@@ -273,17 +273,24 @@ func FuzzVerify(f *testing.F) {
 		{"\xff\xfe US vs UK – New York City", "nyc, u.s.a. ww2 5cm"},
 		{"", " "},
 	} {
-		f.Add(s[0], s[1], 0.05, 0)
+		f.Add(s[0], s[1], 0.05, 0, false)
 	}
 	c := NewChecker(nil, 0.3)
-	f.Fuzz(func(t *testing.T, q, s string, d float64, n int) {
-		p := Pair{Query: q, Stored: s, Distance: d, Neighbours: n}
+	f.Fuzz(func(t *testing.T, q, s string, d float64, n int, nearerDiffers bool) {
+		p := Pair{Query: q, Stored: s, Distance: d, Neighbours: n, NearerDiffers: nearerDiffers}
 		v := c.Verify(p)
-		if v.Reason == "" {
-			t.Errorf("Verify(%+v): no reason", p)
+		if v.Reason == "" || v.Accept && v.Differs {
+			t.Errorf("Verify(%+v) = %+v", p, v)
 		}
 		if again := c.Verify(p); again != v {
 			t.Errorf("Verify(%+v) = %+v, then %+v", p, v, again)
+		}
+		// A rejected nearer candidate only ever takes answers away.
+		if alone := p; nearerDiffers && v.Accept {
+			alone.NearerDiffers = false
+			if !c.Verify(alone).Accept {
+				t.Errorf("Verify(%+v) accepted, but not without a rejected nearer candidate", p)
+			}
 		}
 	})
 }
