@@ -7,13 +7,13 @@ package semantic
 // embedder and WordNet at the cache's default threshold (README, Cache quality).
 var acceptModel = AcceptModel{
 	Weights: Features{
-		-0.6252654107, // distance
-		-2.546304063,  // unaligned share
-		-0.2273207045, // unaligned words
-		1.180867403,   // content words
-		-1.384768659,  // distance x content words
-		-1.024710693,  // neighbours
+		-0.7409681732, // distance
+		-2.357726333,  // unaligned share
+		-0.2306250932, // unaligned words
+		1.215892817,   // content words
+		-1.410813455,  // distance x content words
+		-1.044226916,  // neighbours
 	},
-	Bias:   5.12450768,
-	Cutoff: 0.8207997758,
+	Bias:   5.12217935,
+	Cutoff: 0.7997477036,
 }

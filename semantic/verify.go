@@ -205,7 +205,7 @@ var wordRules = []struct {
 	{CheckUnits, func(c *Checker, a alignment, _, _ []token) string { return c.otherUnits(a) }},
 	{CheckComparison, (*Checker).otherComparison},
 	{CheckConjunct, func(_ *Checker, a alignment, q, s []token) string { return droppedConjunct(a, q, s) }},
-	{CheckSwap, func(_ *Checker, a alignment, _, _ []token) string { return swappedWord(a) }},
+	{CheckSwap, func(c *Checker, a alignment, _, _ []token) string { return c.swappedWord(a) }},
 	{CheckSwap, func(_ *Checker, a alignment, _, _ []token) string { return swappedPhrase(a) }},
 	{CheckGeneric, (*Checker).forGenericWord},
 	{CheckModifier, func(_ *Checker, a alignment, q, s []token) string { return addedModifier(a, q, s) }},
@@ -238,12 +238,20 @@ func (c *Checker) siblings(a alignment) string {
 	return ""
 }
 
-// swappedWord: one content word of each side unaligned.
-func swappedWord(a alignment) string {
-	if len(a.q) == 1 && len(a.s) == 1 {
-		return fmt.Sprintf("%q was swapped for %q", a.s[0].text, a.q[0].text)
+// swappedWord: one content word of each side unaligned, neither a kind
+// of the other. A reworded request often says its action or thing more or
+// less exactly ("generate" is a way to "create", "insert" to "add", a
+// "novel" a kind of "book"); where one word stands in the other's place,
+// between the same words, swappedPhrase still turns it away ("freezer"
+// where "fridge" stood).
+func (c *Checker) swappedWord(a alignment) string {
+	if len(a.q) != 1 || len(a.s) != 1 {
+		return ""
 	}
-	return ""
+	if c.Lexicon != nil && c.Lexicon.Relate(a.q[0].text, a.s[0].text) == Kind {
+		return ""
+	}
+	return fmt.Sprintf("%q was swapped for %q", a.s[0].text, a.q[0].text)
 }
 
 // describe lists the unaligned words: + the query's, - the stored window's.

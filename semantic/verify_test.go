@@ -416,6 +416,17 @@ func TestCheckerGeneric(t *testing.T) {
 	})
 }
 
+// A word swapped for a kind of it is a rewording when the sentence was
+// rebuilt around it, and a swap where it stands in the other's place.
+func TestCheckerSwapForAKind(t *testing.T) {
+	lex := wordLexicon{relations: map[[2]string]Relation{{"generate", "create"}: Kind, {"freezer", "fridge"}: Kind}}
+	checkVerdicts(t, &Checker{Threshold: 0.3, Lexicon: lex}, []verdictCase{
+		{"generate charts with this library", "with this library, create charts", 0.03, true, "2 of 6 content words unaligned (+generate -create)"},
+		{"plot charts with this library", "with this library, create charts", 0.05, false, `"create" was swapped for "plot"`},
+		{"how long does cooked rice keep in the freezer", "how long does cooked rice keep in the fridge", 0.03, false, `"freezer" stands where "fridge" does`},
+	})
+}
+
 // A word added right before a shared one narrows it, in a short window.
 func TestCheckerModifier(t *testing.T) {
 	checkVerdicts(t, &Checker{Threshold: 0.3}, []verdictCase{
