@@ -13,6 +13,8 @@ func TestTokenize(t *testing.T) {
 	}{
 		{"Don't boil it", []string{"do", "not", "boil", "it"}},
 		{"it won’t fit, can't and shan't", []string{"it", "will", "not", "fit", "can", "not", "and", "shall", "not"}},
+		// Chat drops the apostrophe.
+		{"why dont my cookies spread, cant fix it", []string{"why", "do", "not", "my", "cookies", "spread", "can", "not", "fix", "it"}},
 		{"how to tell them apart, go to bed", []string{"how", "tell", "them", "apart", "go", "to", "bed"}},
 		{"What's the capital of France?", []string{"what", "the", "capital", "of", "!france"}},
 		{"Who wrote it? Paris knows.", []string{"who", "wrote", "it", "paris", "knows"}},
@@ -69,6 +71,8 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"recipes with fewer than 6 ingredients", "recipes with under 6 ingredients", 0.05, true, "1 of 5 content words unaligned (+fewer)"},
 		{"can kids over 12 fly alone", "can kids 12 and older fly alone", 0.05, true, "1 of 7 content words unaligned (-older)"},
 		{"can I take ibuprofen with alcohol", "can I not take ibuprofen with alcohol", 0.02, false, "negation"},
+		{"yo why dont my cookies spread", "why don't my cookies spread?", 0.05, true, "every content word aligns"},
+		{"why dont my cookies spread", "why do my cookies spread", 0.02, false, "negation"},
 		{"how do I install docker", "how do I uninstall docker", 0.03, false, `"install" and "uninstall" are opposites`},
 		{"flights from paris to london", "flights to paris from london", 0.01, false, "reversed"},
 		{"flights from paris", "flights to paris", 0.01, false, `"from" and "to" are opposites`},

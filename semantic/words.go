@@ -212,6 +212,9 @@ func wordEnd(text string, i int) int {
 
 func appendWord(out []token, word string, sentenceStart bool) []token {
 	lower := strings.ToLower(strings.ReplaceAll(word, "’", "'"))
+	if base, ok := unmarkedNegations[lower]; ok {
+		lower = base + "n't"
+	}
 	if base, ok := strings.CutSuffix(lower, "n't"); ok {
 		if base == "" { // a lone "n't": only the negation
 			return append(out, token{text: "not"})
