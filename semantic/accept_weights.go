@@ -7,13 +7,13 @@ package semantic
 // embedder and WordNet at the cache's default threshold (README, Cache quality).
 var acceptModel = AcceptModel{
 	Weights: Features{
-		-0.7409681732, // distance
-		-2.357726333,  // unaligned share
-		-0.2306250932, // unaligned words
-		1.215892817,   // content words
-		-1.410813455,  // distance x content words
-		-1.044226916,  // neighbours
+		-0.7499919413, // distance
+		-2.351628337,  // unaligned share
+		-0.2307491899, // unaligned words
+		1.215002867,   // content words
+		-1.408748396,  // distance x content words
+		-1.044422393,  // neighbours
 	},
-	Bias:   5.12217935,
-	Cutoff: 0.7997477036,
+	Bias:   5.12521052,
+	Cutoff: 0.7996838391,
 }
