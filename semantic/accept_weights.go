@@ -7,13 +7,13 @@ package semantic
 // embedder and WordNet at the cache's default threshold (README, Cache quality).
 var acceptModel = AcceptModel{
 	Weights: Features{
-		-0.7499919413, // distance
-		-2.351628337,  // unaligned share
-		-0.2307491899, // unaligned words
-		1.215002867,   // content words
-		-1.408748396,  // distance x content words
-		-1.044422393,  // neighbours
+		-0.7510179062, // distance
+		-2.356308984,  // unaligned share
+		-0.2307034545, // unaligned words
+		1.214746658,   // content words
+		-1.407359439,  // distance x content words
+		-1.045346909,  // neighbours
 	},
-	Bias:   5.12521052,
-	Cutoff: 0.7996838391,
+	Bias:   5.130095354,
+	Cutoff: 0.7999447029,
 }

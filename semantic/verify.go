@@ -213,10 +213,16 @@ var wordRules = []struct {
 	{CheckRoles, (*Checker).tradedPlaces},
 }
 
-// unmatchedName: a name or a word the lexicon does not know, unaligned.
+// unmatchedName: a name unaligned, or a word the lexicon does not know
+// unaligned while the other window has a word unaligned too, which it may
+// stand for ("basmati" rice against "brown" rice). An unknown word only
+// one window adds, with nothing swapped ("yo", "eli5", a brand the other
+// leaves out), is judged as any added word is: by the rules that read
+// where it stands, the tiers and the score.
 func (c *Checker) unmatchedName(a alignment) string {
+	swapped := len(a.q) > 0 && len(a.s) > 0
 	for _, t := range append(append([]token(nil), a.q...), a.s...) {
-		if t.entity || c.Lexicon != nil && !c.Lexicon.Known(t.text) {
+		if t.entity || swapped && c.Lexicon != nil && !c.Lexicon.Known(t.text) {
 			return fmt.Sprintf("the name %q has no counterpart", t.text)
 		}
 	}

@@ -170,7 +170,8 @@ func TestCheckerWithLexicon(t *testing.T) {
 	lex := fakeLexicon{"dictionary": true, "check": true, "key": true, "python": true, "difference": true,
 		"tablespoons": true, "teaspoons": true, "people": true, "database": true, "distance": true,
 		"cat": true, "act": true, "load": true, "loads": true, "fetches": true,
-		"fold": true, "bird": true, "base": true, "preliminary": true}
+		"fold": true, "bird": true, "base": true, "preliminary": true,
+		"water": true, "ratio": true, "rice": true, "brown": true, "rainbows": true, "form": true}
 	checkVerdicts(t, &Checker{Threshold: 0.3, Lexicon: lex}, []verdictCase{
 		// A known word said twice, once right after an unaligned word,
 		// names two things.
@@ -191,6 +192,11 @@ func TestCheckerWithLexicon(t *testing.T) {
 		{"how many tsp in a cup", "how many tablespoons in a cup", 0.01, false, `the name "tsp"`},
 		{"set up a db", "set up a database", 0.05, false, `the name "db"`},     // two letters fit too many words
 		{"is DST over", "is the distance over", 0.05, false, `the name "dst"`}, // an acronym: initials, no contraction
+		// An unknown word may stand for the other's unaligned word; one
+		// only added is weighed as any added word, a name never.
+		{"water to rice ratio for basmati rice", "water to rice ratio for brown rice", 0.02, false, `the name "basmati"`},
+		{"quick q bruh, how do rainbows form", "how do rainbows form", 0.05, true, "1 of 5 content words unaligned (+bruh)"},
+		{"how do rainbows form in Spain", "how do rainbows form", 0.05, false, `the name "spain"`},
 		// The rules read a window's repeats of its aligned words (without a
 		// lexicon, "loads" would be a misspelling of "load").
 		{"the `load_dataset` function fetches a dataset", "the `load_dataset` function loads a dataset", 0.02, false, `"loads" was swapped for "fetches"`},
