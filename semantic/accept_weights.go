@@ -7,13 +7,13 @@ package semantic
 // embedder and WordNet at the cache's default threshold (README, Cache quality).
 var acceptModel = AcceptModel{
 	Weights: Features{
-		-0.7510179062, // distance
-		-2.356308984,  // unaligned share
-		-0.2307034545, // unaligned words
-		1.214746658,   // content words
-		-1.407359439,  // distance x content words
-		-1.045346909,  // neighbours
+		-0.7386465196, // distance
+		-2.326322864,  // unaligned share
+		-0.2371839534, // unaligned words
+		1.230992541,   // content words
+		-1.396398637,  // distance x content words
+		-1.046702447,  // neighbours
 	},
-	Bias:   5.130095354,
-	Cutoff: 0.7999447029,
+	Bias:   5.114574786,
+	Cutoff: 0.7996598046,
 }

@@ -164,17 +164,17 @@ func (c *Checker) check(q, s []token) (alignment, string) {
 			return alignment{}, reason
 		}
 	}
-	if !c.Without[CheckNegation] {
-		if nq, ns := count(q, negators), count(s, negators); (nq == 0) != (ns == 0) {
-			return alignment{}, "a negation on one side only"
-		}
-	}
 	if !c.Without[CheckQuestion] {
 		if reason := otherQuestion(q, s); reason != "" {
 			return alignment{}, reason
 		}
 	}
 	a := c.align(q, s)
+	if !c.Without[CheckNegation] {
+		if reason := oneSidedNegation(a, q, s); reason != "" {
+			return a, reason
+		}
+	}
 	for _, r := range wordRules {
 		if c.Without[r.check] {
 			continue

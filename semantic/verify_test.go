@@ -70,7 +70,11 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"flights under 200 dollars", "flights over 200 dollars", 0.01, false, "numbers differ: [≤200] vs [≥200]"},
 		{"recipes with fewer than 6 ingredients", "recipes with under 6 ingredients", 0.05, true, "1 of 5 content words unaligned (+fewer)"},
 		{"can kids over 12 fly alone", "can kids 12 and older fly alone", 0.05, true, "1 of 7 content words unaligned (-older)"},
-		{"can I take ibuprofen with alcohol", "can I not take ibuprofen with alcohol", 0.02, false, "negation"},
+		{"can I take ibuprofen with alcohol", "can I not take ibuprofen with alcohol", 0.02, false, `a negation on one side only: "not" before "ibuprofen"`},
+		// A negation of words the other window lacks is a phrase said
+		// another way, which the other rules and the tiers weigh.
+		{"what is BATNA? i don't get it", "what is BATNA", 0.05, true, "every content word aligns"},
+		{"can i take ibuprofen without eating first", "can i take ibuprofen on an empty stomach", 0.1, false, `"eating first" stands where "empty stomach" does`},
 		{"yo why dont my cookies spread", "why don't my cookies spread?", 0.05, true, "every content word aligns"},
 		{"why dont my cookies spread", "why do my cookies spread", 0.02, false, "negation"},
 		{"how do I install docker", "how do I uninstall docker", 0.03, false, `"install" and "uninstall" are opposites`},
