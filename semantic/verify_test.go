@@ -13,6 +13,9 @@ func TestTokenize(t *testing.T) {
 	}{
 		{"Don't boil it", []string{"do", "not", "boil", "it"}},
 		{"it won’t fit, can't and shan't", []string{"it", "will", "not", "fit", "can", "not", "and", "shall", "not"}},
+		{"forty-five days, twenty-one, sixty-ten", []string{"#45", "days", "#21", "#60", "#10"}},
+		{"budget < 100 USD, >= 5, x < 5", []string{"budget", "under", "#100", "!usd", "over", "#5", "x", "#<", "#5"}},
+		{"w/o sugar, w/ ice, W/O, w/out", []string{"without", "sugar", "with", "ice", "without", "w", "out"}},
 		// Chat drops the apostrophe.
 		{"why dont my cookies spread, cant fix it", []string{"why", "do", "not", "my", "cookies", "spread", "can", "not", "fix", "it"}},
 		{"how to tell them apart, go to bed", []string{"how", "tell", "them", "apart", "go", "to", "bed"}},
