@@ -75,9 +75,10 @@ func (m *AcceptModel) Score(f Features) float64 {
 // Serves reports whether the model serves a pair with features f at
 // cutoff: when the distance tiers do (so every pair they serve, such as
 // "What is the capital of France?" and its lower-case twin, stays served),
-// or when its score reaches the cutoff.
-func (m *AcceptModel) Serves(f Features, cutoff float64) bool {
-	return WithinTiers(f) || m.Score(f) >= cutoff
+// or when its score reaches the cutoff and no nearer candidate differs
+// from the query (Pair.NearerDiffers).
+func (m *AcceptModel) Serves(f Features, nearerDiffers bool, cutoff float64) bool {
+	return WithinTiers(f) || !nearerDiffers && m.Score(f) >= cutoff
 }
 
 // WithinTiers reports whether the distance tiers serve a pair with
@@ -118,7 +119,7 @@ func (c *Checker) features(a alignment, p Pair) Features {
 
 // scoreVerdict serves a pair that passed every check as Serves does at the
 // model's cutoff, and says why either way.
-func (c *Checker) scoreVerdict(m *AcceptModel, a alignment, f Features) Verdict {
+func (c *Checker) scoreVerdict(m *AcceptModel, a alignment, f Features, nearerDiffers bool) Verdict {
 	words := describe(a)
 	if WithinTiers(f) {
 		return Verdict{Accept: true, Reason: "accepted: " + words}
@@ -131,6 +132,9 @@ func (c *Checker) scoreVerdict(m *AcceptModel, a alignment, f Features) Verdict 
 			entries = "entry"
 		}
 		words += fmt.Sprintf(", %g other %s near", n, entries)
+	}
+	if nearerDiffers {
+		return Verdict{Reason: fmt.Sprintf("rejected: %s, so the distance must be at most %.4f: a check found a nearer entry asks something else, and this one may be that entry reworded", words, limit)}
 	}
 	if score >= m.Cutoff {
 		return Verdict{Accept: true, Reason: fmt.Sprintf("accepted: %s, beyond the tiers' %.4f, but score %.3f ≥ %.3f", words, limit, score, m.Cutoff)}

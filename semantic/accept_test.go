@@ -70,8 +70,22 @@ func TestCheckerScore(t *testing.T) {
 		t.Errorf("with a neighbour: %+v; want %q", v, want)
 	}
 	crowd.Neighbours = 0
-	if v := scored.Verify(crowd); !v.Accept {
+	if v := scored.Verify(crowd); !v.Accept || v.Differs {
 		t.Errorf("alone: %+v; want it served", v)
+	}
+	// After a nearer candidate a check rejected, the score serves nothing
+	// (the pair may be that candidate reworded); the tiers still serve.
+	behind := crowd
+	behind.NearerDiffers = true
+	if v, want := scored.Verify(behind), "rejected: 1 of 5 content words unaligned (+today), so the distance must be at most 0.1200: a check found a nearer entry asks something else, and this one may be that entry reworded"; v.Accept || v.Differs || v.Reason != want {
+		t.Errorf("behind a rejected candidate: %+v; want %q, not a difference of its own", v, want)
+	}
+	behind.Distance = 0.1
+	if v := scored.Verify(behind); !v.Accept {
+		t.Errorf("behind a rejected candidate, within the tiers: %+v; want it served", v)
+	}
+	if v := scored.Verify(Pair{Query: "what is 5 times 12", Stored: "what is 6 times 12", Distance: 0.01}); v.Accept || !v.Differs {
+		t.Errorf("a check's rejection = %+v; want it to say the windows differ", v)
 	}
 	unscored := &Checker{Threshold: 0.3, Score: m, Without: map[string]bool{CheckTiers: true}}
 	if v := unscored.Verify(Pair{Query: "what is the capital of france today", Stored: "what is the capital of france", Distance: 0.2}); !v.Accept || strings.Contains(v.Reason, "score") {

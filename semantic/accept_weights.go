@@ -7,13 +7,13 @@ package semantic
 // embedder and WordNet at the cache's default threshold (README, Cache quality).
 var acceptModel = AcceptModel{
 	Weights: Features{
-		-0.8154469331, // distance
-		-3.10702699,   // unaligned share
-		-0.179525013,  // unaligned words
-		1.268503305,   // content words
-		-2.179410847,  // distance x content words
-		-1.189122249,  // neighbours
+		-0.7386465196, // distance
+		-2.326322864,  // unaligned share
+		-0.2371839534, // unaligned words
+		1.230992541,   // content words
+		-1.396398637,  // distance x content words
+		-1.046702447,  // neighbours
 	},
-	Bias:   5.613366992,
-	Cutoff: 0.8050392281,
+	Bias:   5.114574786,
+	Cutoff: 0.7996598046,
 }

@@ -155,8 +155,10 @@ func (c *Cache) Get(ctx context.Context, l Lookup) Result {
 		return failed(fmt.Errorf("vector search: %w", err))
 	}
 	var seen []Candidate
+	differs := false
 	for i := range cands {
-		v := c.o.Verifier.Verify(Pair{Query: req.Window, Stored: cands[i].Window, Distance: cands[i].Distance, Neighbours: len(cands) - 1})
+		v := c.o.Verifier.Verify(Pair{Query: req.Window, Stored: cands[i].Window, Distance: cands[i].Distance, Neighbours: len(cands) - 1, NearerDiffers: differs})
+		differs = differs || v.Differs
 		seen = append(seen, Candidate{Key: cands[i].Key, Window: cands[i].Window, Distance: cands[i].Distance, Verdict: v})
 		if v.Accept {
 			return Result{Status: StatusHit, Match: &cands[i], Candidates: seen}

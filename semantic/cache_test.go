@@ -298,8 +298,8 @@ func TestCacheThresholdZeroIsExactOnly(t *testing.T) {
 }
 
 // The verifier sees every candidate within the threshold, nearest first,
-// told how many other entries lie within it, and the result lists its
-// verdicts.
+// told how many other entries lie within it and whether it found a nearer
+// one to ask something else, and the result lists its verdicts.
 func TestCacheAsksTheVerifier(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: time.Unix(1_700_000_000, 0)}
@@ -325,6 +325,9 @@ func TestCacheAsksTheVerifier(t *testing.T) {
 	}
 	if len(refuser.asked) != 2 || refuser.asked[0].Neighbours != 1 || refuser.asked[1].Neighbours != 1 {
 		t.Errorf("the verifier was asked %+v; want each candidate with the other as its one neighbour", refuser.asked)
+	}
+	if len(refuser.asked) == 2 && (refuser.asked[0].NearerDiffers || !refuser.asked[1].NearerDiffers) {
+		t.Errorf("the verifier was asked %+v; want the second told that it refused the first", refuser.asked)
 	}
 }
 

@@ -210,6 +210,7 @@ func Nearest(ctx context.Context, emb Embedder, s EvalSet) ([][]EvalCandidate, e
 func serve(s EvalSet, q EvalQuery, cands []EvalCandidate, th float64, v Verifier) (int, []EvalVerdict) {
 	var read []EvalVerdict
 	neighbours := Neighbours(cands, th)
+	differs := false
 	for _, c := range cands {
 		if c.Exact {
 			return c.Index, append(read, EvalVerdict{c, Verdict{Accept: true, Reason: "exact match"}})
@@ -219,7 +220,8 @@ func serve(s EvalSet, q EvalQuery, cands []EvalCandidate, th float64, v Verifier
 		}
 		verdict := Verdict{Accept: true, Reason: "nearest within the threshold"}
 		if v != nil {
-			verdict = v.Verify(Pair{Query: q.Text, Stored: s.Text(c.Index), Distance: c.Distance, Neighbours: neighbours})
+			verdict = v.Verify(Pair{Query: q.Text, Stored: s.Text(c.Index), Distance: c.Distance, Neighbours: neighbours, NearerDiffers: differs})
+			differs = differs || verdict.Differs
 		}
 		read = append(read, EvalVerdict{c, verdict})
 		if verdict.Accept {

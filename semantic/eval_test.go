@@ -197,12 +197,13 @@ func TestEvaluateCountsOutcomes(t *testing.T) {
 		}
 	}
 	// The verifier is told, as in the cache, how many other stored texts
-	// lie within the threshold: only "far" has both A and B within 0.5.
+	// lie within the threshold (only "far" has both A and B within 0.5),
+	// and whether it refused a nearer one (only "far", of B).
 	var neighbours []string
 	for _, p := range refuser.asked {
-		neighbours = append(neighbours, fmt.Sprintf("%s>%s:%d", p.Query, p.Stored, p.Neighbours))
+		neighbours = append(neighbours, fmt.Sprintf("%s>%s:%d:%t", p.Query, p.Stored, p.Neighbours, p.NearerDiffers))
 	}
-	if want := []string{"near>A:0", "other>A:0", "far>A:1", "far>B:1", "stranger>B:0", "stranger>B:0"}; !slices.Equal(neighbours, want) {
+	if want := []string{"near>A:0:false", "other>A:0:false", "far>A:1:false", "far>B:1:true", "stranger>B:0:false", "stranger>B:0:false"}; !slices.Equal(neighbours, want) {
 		t.Errorf("the verifier was asked %v; want %v", neighbours, want)
 	}
 }
@@ -264,9 +265,11 @@ type refuse struct {
 	asked []Pair
 }
 
+// Verify refuses text as a check would: having found it asks something
+// else.
 func (r *refuse) Verify(p Pair) Verdict {
 	r.asked = append(r.asked, p)
-	return Verdict{Accept: p.Stored != r.text}
+	return Verdict{Accept: p.Stored != r.text, Differs: p.Stored == r.text}
 }
 
 func TestEvaluateErrors(t *testing.T) {

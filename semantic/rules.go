@@ -294,3 +294,47 @@ func (c *Checker) otherComparison(a alignment, q, s []token) string {
 	}
 	return ""
 }
+
+// oneSidedNegation: one window negates and the other does not, and the
+// negation bears on what both ask about: one of the next three content
+// words after a negator, in its sentence, is aligned ("can I not take
+// ibuprofen" / "can I take ibuprofen"). A negation whose words the other
+// window lacks is part of a phrase said another way ("I don't have a
+// starter" / "from scratch", "BATNA … and I don't get it"): the rules,
+// the tiers and the score weigh those words as any unaligned ones.
+func oneSidedNegation(a alignment, q, s []token) string {
+	if (count(q, negators) == 0) == (count(s, negators) == 0) {
+		return ""
+	}
+	for _, side := range []struct{ ts, unaligned []token }{{q, a.q}, {s, a.s}} {
+		if neg, word := negatedAligned(side.ts, side.unaligned); neg != "" {
+			return fmt.Sprintf("a negation on one side only: %q before %q", neg, word)
+		}
+	}
+	return ""
+}
+
+// negatedAligned finds a negator of ts followed, within the next three
+// content words of its sentence, by one aligned with the other window (not
+// among unaligned), and returns both.
+func negatedAligned(ts, unaligned []token) (neg, word string) {
+	for i, t := range ts {
+		if !negators[t.text] {
+			continue
+		}
+		n := 0
+		for _, u := range ts[i+1:] {
+			if u.opens || n == 3 {
+				break
+			}
+			if !isContent(u) {
+				continue
+			}
+			n++
+			if !slices.ContainsFunc(unaligned, func(x token) bool { return x.at == u.at }) {
+				return t.text, u.text
+			}
+		}
+	}
+	return "", ""
+}

@@ -1,6 +1,6 @@
 // The rules that read the two windows whole, before any word is aligned:
-// the same numbers with the same bounds, the same number of negations, a
-// question for the same kind of answer.
+// the same numbers with the same bounds, a question for the same kind of
+// answer.
 
 package semantic
 

@@ -9,6 +9,11 @@ import (
 // query window, and why.
 type Verdict struct {
 	Accept bool
+	// Differs: a check rejected the pair, having found what the two
+	// windows ask differently ("'first' and 'last' are opposites"), not
+	// merely a distance too large for how much their wording differs.
+	// The cache tells the candidates after it (Pair.NearerDiffers).
+	Differs bool
 	// Reason says why, for explain, eval and logs at debug level ("'first'
 	// and 'last' are opposites").
 	Reason string
@@ -31,6 +36,13 @@ type Pair struct {
 	// prompts lies where the embedder tells prompts apart least, and
 	// needs more evidence than one with a single entry near it.
 	Neighbours int
+	// NearerDiffers reports that a check rejected a nearer candidate
+	// (Verdict.Differs): the query most likely asks that entry's question
+	// with one thing changed, and a farther entry that only the
+	// acceptance score would serve is most likely that entry reworded (a
+	// cache that stores its misses holds both). Such a pair is served
+	// only within the distance tiers.
+	NearerDiffers bool
 }
 
 // The checks a Checker runs, by the names eval's -without flag takes.
@@ -127,11 +139,11 @@ func (c *Checker) Verify(p Pair) Verdict {
 	}
 	a, reason := c.check(q, st)
 	if reason != "" {
-		return Verdict{Reason: "rejected: " + reason}
+		return Verdict{Differs: true, Reason: "rejected: " + reason}
 	}
 	f := c.features(a, p)
 	if c.Score != nil && !c.Without[CheckTiers] && !c.Without[CheckScore] {
-		return c.scoreVerdict(c.Score, a, f)
+		return c.scoreVerdict(c.Score, a, f, p.NearerDiffers)
 	}
 	limit := c.Threshold
 	if !c.Without[CheckTiers] {
@@ -152,17 +164,17 @@ func (c *Checker) check(q, s []token) (alignment, string) {
 			return alignment{}, reason
 		}
 	}
-	if !c.Without[CheckNegation] {
-		if nq, ns := count(q, negators), count(s, negators); (nq == 0) != (ns == 0) {
-			return alignment{}, "a negation on one side only"
-		}
-	}
 	if !c.Without[CheckQuestion] {
 		if reason := otherQuestion(q, s); reason != "" {
 			return alignment{}, reason
 		}
 	}
 	a := c.align(q, s)
+	if !c.Without[CheckNegation] {
+		if reason := oneSidedNegation(a, q, s); reason != "" {
+			return a, reason
+		}
+	}
 	for _, r := range wordRules {
 		if c.Without[r.check] {
 			continue
@@ -193,7 +205,7 @@ var wordRules = []struct {
 	{CheckUnits, func(c *Checker, a alignment, _, _ []token) string { return c.otherUnits(a) }},
 	{CheckComparison, (*Checker).otherComparison},
 	{CheckConjunct, func(_ *Checker, a alignment, q, s []token) string { return droppedConjunct(a, q, s) }},
-	{CheckSwap, func(_ *Checker, a alignment, _, _ []token) string { return swappedWord(a) }},
+	{CheckSwap, func(c *Checker, a alignment, _, _ []token) string { return c.swappedWord(a) }},
 	{CheckSwap, func(_ *Checker, a alignment, _, _ []token) string { return swappedPhrase(a) }},
 	{CheckGeneric, (*Checker).forGenericWord},
 	{CheckModifier, func(_ *Checker, a alignment, q, s []token) string { return addedModifier(a, q, s) }},
@@ -201,10 +213,16 @@ var wordRules = []struct {
 	{CheckRoles, (*Checker).tradedPlaces},
 }
 
-// unmatchedName: a name or a word the lexicon does not know, unaligned.
+// unmatchedName: a name unaligned, or a word the lexicon does not know
+// unaligned while the other window has a word unaligned too, which it may
+// stand for ("basmati" rice against "brown" rice). An unknown word only
+// one window adds, with nothing swapped ("yo", "eli5", a brand the other
+// leaves out), is judged as any added word is: by the rules that read
+// where it stands, the tiers and the score.
 func (c *Checker) unmatchedName(a alignment) string {
+	swapped := len(a.q) > 0 && len(a.s) > 0
 	for _, t := range append(append([]token(nil), a.q...), a.s...) {
-		if t.entity || c.Lexicon != nil && !c.Lexicon.Known(t.text) {
+		if t.entity || swapped && c.Lexicon != nil && !c.Lexicon.Known(t.text) {
 			return fmt.Sprintf("the name %q has no counterpart", t.text)
 		}
 	}
@@ -226,12 +244,20 @@ func (c *Checker) siblings(a alignment) string {
 	return ""
 }
 
-// swappedWord: one content word of each side unaligned.
-func swappedWord(a alignment) string {
-	if len(a.q) == 1 && len(a.s) == 1 {
-		return fmt.Sprintf("%q was swapped for %q", a.s[0].text, a.q[0].text)
+// swappedWord: one content word of each side unaligned, neither a kind
+// of the other. A reworded request often says its action or thing more or
+// less exactly ("generate" is a way to "create", "insert" to "add", a
+// "novel" a kind of "book"); where one word stands in the other's place,
+// between the same words, swappedPhrase still turns it away ("freezer"
+// where "fridge" stood).
+func (c *Checker) swappedWord(a alignment) string {
+	if len(a.q) != 1 || len(a.s) != 1 {
+		return ""
 	}
-	return ""
+	if c.Lexicon != nil && c.Lexicon.Relate(a.q[0].text, a.s[0].text) == Kind {
+		return ""
+	}
+	return fmt.Sprintf("%q was swapped for %q", a.s[0].text, a.q[0].text)
 }
 
 // describe lists the unaligned words: + the query's, - the stored window's.

@@ -13,6 +13,11 @@ func TestTokenize(t *testing.T) {
 	}{
 		{"Don't boil it", []string{"do", "not", "boil", "it"}},
 		{"it won’t fit, can't and shan't", []string{"it", "will", "not", "fit", "can", "not", "and", "shall", "not"}},
+		{"forty-five days, twenty-one, sixty-ten", []string{"#45", "days", "#21", "#60", "#10"}},
+		{"budget < 100 USD, >= 5, x < 5", []string{"budget", "under", "#100", "!usd", "over", "#5", "x", "#<", "#5"}},
+		{"w/o sugar, w/ ice, W/O, w/out", []string{"without", "sugar", "with", "ice", "without", "w", "out"}},
+		// Chat drops the apostrophe.
+		{"why dont my cookies spread, cant fix it", []string{"why", "do", "not", "my", "cookies", "spread", "can", "not", "fix", "it"}},
 		{"how to tell them apart, go to bed", []string{"how", "tell", "them", "apart", "go", "to", "bed"}},
 		{"What's the capital of France?", []string{"what", "the", "capital", "of", "!france"}},
 		{"Who wrote it? Paris knows.", []string{"who", "wrote", "it", "paris", "knows"}},
@@ -68,7 +73,13 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		{"flights under 200 dollars", "flights over 200 dollars", 0.01, false, "numbers differ: [≤200] vs [≥200]"},
 		{"recipes with fewer than 6 ingredients", "recipes with under 6 ingredients", 0.05, true, "1 of 5 content words unaligned (+fewer)"},
 		{"can kids over 12 fly alone", "can kids 12 and older fly alone", 0.05, true, "1 of 7 content words unaligned (-older)"},
-		{"can I take ibuprofen with alcohol", "can I not take ibuprofen with alcohol", 0.02, false, "negation"},
+		{"can I take ibuprofen with alcohol", "can I not take ibuprofen with alcohol", 0.02, false, `a negation on one side only: "not" before "ibuprofen"`},
+		// A negation of words the other window lacks is a phrase said
+		// another way, which the other rules and the tiers weigh.
+		{"what is BATNA? i don't get it", "what is BATNA", 0.05, true, "every content word aligns"},
+		{"can i take ibuprofen without eating first", "can i take ibuprofen on an empty stomach", 0.1, false, `"eating first" stands where "empty stomach" does`},
+		{"yo why dont my cookies spread", "why don't my cookies spread?", 0.05, true, "every content word aligns"},
+		{"why dont my cookies spread", "why do my cookies spread", 0.02, false, "negation"},
 		{"how do I install docker", "how do I uninstall docker", 0.03, false, `"install" and "uninstall" are opposites`},
 		{"flights from paris to london", "flights to paris from london", 0.01, false, "reversed"},
 		{"flights from paris", "flights to paris", 0.01, false, `"from" and "to" are opposites`},
@@ -166,7 +177,8 @@ func TestCheckerWithLexicon(t *testing.T) {
 	lex := fakeLexicon{"dictionary": true, "check": true, "key": true, "python": true, "difference": true,
 		"tablespoons": true, "teaspoons": true, "people": true, "database": true, "distance": true,
 		"cat": true, "act": true, "load": true, "loads": true, "fetches": true,
-		"fold": true, "bird": true, "base": true, "preliminary": true}
+		"fold": true, "bird": true, "base": true, "preliminary": true,
+		"water": true, "ratio": true, "rice": true, "brown": true, "rainbows": true, "form": true}
 	checkVerdicts(t, &Checker{Threshold: 0.3, Lexicon: lex}, []verdictCase{
 		// A known word said twice, once right after an unaligned word,
 		// names two things.
@@ -187,6 +199,11 @@ func TestCheckerWithLexicon(t *testing.T) {
 		{"how many tsp in a cup", "how many tablespoons in a cup", 0.01, false, `the name "tsp"`},
 		{"set up a db", "set up a database", 0.05, false, `the name "db"`},     // two letters fit too many words
 		{"is DST over", "is the distance over", 0.05, false, `the name "dst"`}, // an acronym: initials, no contraction
+		// An unknown word may stand for the other's unaligned word; one
+		// only added is weighed as any added word, a name never.
+		{"water to rice ratio for basmati rice", "water to rice ratio for brown rice", 0.02, false, `the name "basmati"`},
+		{"quick q bruh, how do rainbows form", "how do rainbows form", 0.05, true, "1 of 5 content words unaligned (+bruh)"},
+		{"how do rainbows form in Spain", "how do rainbows form", 0.05, false, `the name "spain"`},
 		// The rules read a window's repeats of its aligned words (without a
 		// lexicon, "loads" would be a misspelling of "load").
 		{"the `load_dataset` function fetches a dataset", "the `load_dataset` function loads a dataset", 0.02, false, `"loads" was swapped for "fetches"`},
@@ -273,17 +290,24 @@ func FuzzVerify(f *testing.F) {
 		{"\xff\xfe US vs UK – New York City", "nyc, u.s.a. ww2 5cm"},
 		{"", " "},
 	} {
-		f.Add(s[0], s[1], 0.05, 0)
+		f.Add(s[0], s[1], 0.05, 0, false)
 	}
 	c := NewChecker(nil, 0.3)
-	f.Fuzz(func(t *testing.T, q, s string, d float64, n int) {
-		p := Pair{Query: q, Stored: s, Distance: d, Neighbours: n}
+	f.Fuzz(func(t *testing.T, q, s string, d float64, n int, nearerDiffers bool) {
+		p := Pair{Query: q, Stored: s, Distance: d, Neighbours: n, NearerDiffers: nearerDiffers}
 		v := c.Verify(p)
-		if v.Reason == "" {
-			t.Errorf("Verify(%+v): no reason", p)
+		if v.Reason == "" || v.Accept && v.Differs {
+			t.Errorf("Verify(%+v) = %+v", p, v)
 		}
 		if again := c.Verify(p); again != v {
 			t.Errorf("Verify(%+v) = %+v, then %+v", p, v, again)
+		}
+		// A rejected nearer candidate only ever takes answers away.
+		if alone := p; nearerDiffers && v.Accept {
+			alone.NearerDiffers = false
+			if !c.Verify(alone).Accept {
+				t.Errorf("Verify(%+v) accepted, but not without a rejected nearer candidate", p)
+			}
 		}
 	})
 }
@@ -406,6 +430,17 @@ func TestCheckerGeneric(t *testing.T) {
 		{"at what age should a kitten be spayed", "when should i get my kitten spayed", 0.05, true, "1 of"},
 		// Content words moved into the gap: the sentence was rebuilt.
 		{"Datasets can be used to load zipped CSV files.", "Yes, zipped CSV files can be loaded using Datasets.", 0.05, true, "1 of"},
+	})
+}
+
+// A word swapped for a kind of it is a rewording when the sentence was
+// rebuilt around it, and a swap where it stands in the other's place.
+func TestCheckerSwapForAKind(t *testing.T) {
+	lex := wordLexicon{relations: map[[2]string]Relation{{"generate", "create"}: Kind, {"freezer", "fridge"}: Kind}}
+	checkVerdicts(t, &Checker{Threshold: 0.3, Lexicon: lex}, []verdictCase{
+		{"generate charts with this library", "with this library, create charts", 0.03, true, "2 of 6 content words unaligned (+generate -create)"},
+		{"plot charts with this library", "with this library, create charts", 0.05, false, `"create" was swapped for "plot"`},
+		{"how long does cooked rice keep in the freezer", "how long does cooked rice keep in the fridge", 0.03, false, `"freezer" stands where "fridge" does`},
 	})
 }
 

@@ -42,7 +42,18 @@ itself themselves himself herself myself yourself yourselves ourselves
 everyone anyone everybody anybody somebody everything anything
 whatever whichever whoever whenever wherever however
 unless whereas thus hence therefore moreover furthermore indeed yet etc
-lol btw ugh um uh hmm oh ah wow omg`)
+lol btw ugh um uh hmm oh ah wow omg yo wtf tbh imo fyi plz thx gonna gotta`)
+
+// unmarkedNegations are negative contractions typed without their
+// apostrophe, as chat often is ("why dont my cookies spread"): each is
+// read as its contraction, a negation. "cant" and "wont" are words too
+// (hypocritical talk, a habit), far rarer in a request than the
+// contractions.
+var unmarkedNegations = map[string]string{
+	"dont": "do", "doesnt": "does", "didnt": "did", "isnt": "is", "arent": "are", "wasnt": "was",
+	"werent": "were", "havent": "have", "hasnt": "has", "hadnt": "had", "cant": "ca", "couldnt": "could",
+	"wont": "wo", "wouldnt": "would", "shouldnt": "should", "mustnt": "must", "aint": "is",
+}
 
 // functionWords carry meaning by position, not content: the opposite and
 // direction rules read them ("to" against "from"); alignment leaves them

@@ -49,12 +49,26 @@ func tokenize(text string) []token {
 				continue
 			case strings.ContainsRune("+-*/=^<>", r) && operand(text[:i], false) && operand(text[i+size:], true):
 				out = append(out, token{text: string(r), number: true})
+			case strings.ContainsRune("<>≤≥", r) && bounded(text[i+size:]):
+				// "budget < 100" is "under 100", not an inequality.
+				out = append(out, token{text: boundWords[r]})
 			}
 			i += size
 			continue
 		}
 		j := wordEnd(text, i)
 		n := len(out)
+		if w, k, ok := chatShorthand(text, i); ok {
+			out = append(out, token{text: w, opens: start})
+			i, start = k, false
+			continue
+		}
+		if v, ok := hyphenatedNumber(out, text, i, j); ok {
+			// "forty-five" is one number, 45.
+			out[n-1].text = v
+			i = j
+			continue
+		}
 		if privative(text, i, j) && n > 0 {
 			// "visa-free" is "without a visa": the negation the other
 			// window may spell out.
@@ -99,6 +113,61 @@ func dropInfinitiveTo(ts []token) []token {
 // onlyVerbs are small verbs that are no noun or preposition: after "to",
 // they make an infinitive.
 var onlyVerbs = setOf(`be do get go make put take keep find tell give show let know help see say ask try`)
+
+// boundWords are the words a comparison sign before a number stands for.
+var boundWords = map[rune]string{'<': "under", '≤': "under", '>': "over", '≥': "over"}
+
+// bounded: after a comparison sign, a number follows (spaces, a currency
+// sign or a tilde between).
+func bounded(after string) bool {
+	after = strings.TrimLeft(after, " =$€£~")
+	r, _ := utf8.DecodeRuneInString(after)
+	return unicode.IsDigit(r)
+}
+
+// chatShorthand reads "w/o" (without) and "w/" (with) at text[i], a word
+// of their own, and returns the word and where it ends.
+func chatShorthand(text string, i int) (string, int, bool) {
+	if i > 0 {
+		if prev, _ := utf8.DecodeLastRuneInString(text[:i]); wordRune(prev) {
+			return "", 0, false
+		}
+	}
+	rest := text[i:]
+	if len(rest) < 2 || rest[0]|0x20 != 'w' || rest[1] != '/' {
+		return "", 0, false
+	}
+	word, end := "with", i+2
+	if len(rest) > 2 && rest[2]|0x20 == 'o' {
+		word, end = "without", i+3
+	}
+	if next, _ := utf8.DecodeRuneInString(text[end:]); wordRune(next) {
+		return "", 0, false
+	}
+	return word, end, true
+}
+
+// hyphenatedNumber: text[i:j] is a number word of one to nine hyphenated
+// to a number word of the tens right before it ("forty-five"); it returns
+// their sum.
+func hyphenatedNumber(out []token, text string, i, j int) (string, bool) {
+	if len(out) == 0 || i < 2 || text[i-1] != '-' || !unicode.IsLetter(rune(text[i-2])) {
+		return "", false
+	}
+	tens, err := strconv.Atoi(out[len(out)-1].text)
+	if err != nil || !out[len(out)-1].number || tens < 20 || tens > 90 || tens%10 != 0 {
+		return "", false
+	}
+	unit := slices.Index(unitWords, strings.ToLower(text[i:j]))
+	if unit < 0 {
+		return "", false
+	}
+	return strconv.Itoa(tens + unit + 1), true
+}
+
+// unitWords are the number words of one to nine, in order ("one" is no
+// number word alone: it is as often a pronoun).
+var unitWords = []string{"one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
 
 // privative: text[i:j] is "free" hyphenated to the word before it
 // ("sugar-free", "streak-free").
@@ -212,6 +281,9 @@ func wordEnd(text string, i int) int {
 
 func appendWord(out []token, word string, sentenceStart bool) []token {
 	lower := strings.ToLower(strings.ReplaceAll(word, "’", "'"))
+	if base, ok := unmarkedNegations[lower]; ok {
+		lower = base + "n't"
+	}
 	if base, ok := strings.CutSuffix(lower, "n't"); ok {
 		if base == "" { // a lone "n't": only the negation
 			return append(out, token{text: "not"})

@@ -48,6 +48,9 @@ type fitQuery struct {
 type fitCand struct {
 	index int
 	f     semantic.Features
+	// nearerDiffers: a check rejected a nearer candidate, so the score
+	// does not decide this one (Pair.NearerDiffers).
+	nearerDiffers bool
 	// right: serving it answers the query right, the text it wants (a
 	// text stored twice is the same answer).
 	right bool
@@ -73,14 +76,18 @@ func loadFitSets(t *testing.T, e *Embedder, wn *lexicon.WordNet) []*fitSet {
 		for qi, q := range set.Queries {
 			fq := fitQuery{want: q.Want, exact: -1}
 			neighbours := semantic.Neighbours(found[qi], CacheDistanceThreshold)
+			differs := false
 			for _, c := range found[qi] {
 				if c.Exact {
 					fq.exact = c.Index
 					break
 				}
-				if f, ok := checker.Features(semantic.Pair{Query: q.Text, Stored: set.Stored[c.Index], Distance: c.Distance, Neighbours: neighbours}); ok {
+				p := semantic.Pair{Query: q.Text, Stored: set.Stored[c.Index], Distance: c.Distance, Neighbours: neighbours}
+				if f, ok := checker.Features(p); ok {
 					right := q.Want >= 0 && set.Stored[c.Index] == set.Stored[q.Want]
-					fq.cands = append(fq.cands, fitCand{c.Index, f, right})
+					fq.cands = append(fq.cands, fitCand{index: c.Index, f: f, nearerDiffers: differs, right: right})
+				} else {
+					differs = differs || checker.Verify(p).Differs
 				}
 			}
 			fs.queries = append(fs.queries, fq)
@@ -111,8 +118,10 @@ func fitAcceptance(queries []fitQuery) semantic.AcceptModel {
 	var y []float64
 	for _, q := range queries {
 		for _, c := range q.cands {
-			x = append(x, c.f)
-			y = append(y, b2f(c.right))
+			if !c.nearerDiffers {
+				x = append(x, c.f)
+				y = append(y, b2f(c.right))
+			}
 		}
 	}
 	m := logistic(x, y)
@@ -234,7 +243,7 @@ func serveAt(queries []fitQuery, m *semantic.AcceptModel, cutoff float64) semant
 		served := q.exact
 		if served < 0 {
 			for _, c := range q.cands {
-				if m.Serves(c.f, cutoff) {
+				if m.Serves(c.f, c.nearerDiffers, cutoff) {
 					served = c.index
 					break
 				}
@@ -252,7 +261,9 @@ func chooseCutoff(queries []fitQuery, m *semantic.AcceptModel) float64 {
 	scores := []float64{1}
 	for _, q := range queries {
 		for _, c := range q.cands {
-			scores = append(scores, m.Score(c.f))
+			if !c.nearerDiffers {
+				scores = append(scores, m.Score(c.f))
+			}
 		}
 	}
 	slices.Sort(scores)
@@ -356,13 +367,13 @@ func TestFitAcceptance(t *testing.T) {
 }
 
 // neighboursByLabel is the mean of the neighbours of the candidates the
-// score decides (they pass every check, beyond the tiers), right and
-// wrong to serve.
+// score decides (they pass every check, beyond the tiers, with no nearer
+// candidate a check rejected), right and wrong to serve.
 func neighboursByLabel(queries []fitQuery) string {
 	var sum, n [2]float64
 	for _, q := range queries {
 		for _, c := range q.cands {
-			if !semantic.WithinTiers(c.f) {
+			if !semantic.WithinTiers(c.f) && !c.nearerDiffers {
 				k := int(b2f(c.right))
 				sum[k] += c.f[semantic.FeatureNeighbours]
 				n[k]++
@@ -454,9 +465,12 @@ func TestChooseCutoff(t *testing.T) {
 		return f
 	}
 	queries := []fitQuery{
-		{want: 0, exact: -1, cands: []fitCand{{0, at(0.2), true}}},   // score 0.95
-		{want: -1, exact: -1, cands: []fitCand{{1, at(0.3), false}}}, // 0.88
-		{want: 2, exact: -1, cands: []fitCand{{2, at(0.5), true}}},   // 0.5
+		{want: 0, exact: -1, cands: []fitCand{{index: 0, f: at(0.2), right: true}}}, // score 0.95
+		{want: -1, exact: -1, cands: []fitCand{{index: 1, f: at(0.3)}}},             // 0.88
+		{want: 2, exact: -1, cands: []fitCand{{index: 2, f: at(0.5), right: true}}}, // 0.5
+		// 0.97, but after a candidate a check rejected: never the score's
+		// to serve, so it does not hold the cutoff up.
+		{want: -1, exact: -1, cands: []fitCand{{index: 3, f: at(0.15), nearerDiffers: true}}},
 	}
 	cut := chooseCutoff(queries, m)
 	if lo, hi := m.Score(at(0.3)), m.Score(at(0.2)); cut <= lo || cut > hi {
