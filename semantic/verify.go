@@ -216,7 +216,7 @@ var wordRules = []struct {
 // unmatchedName: a name unaligned, or a word the lexicon does not know
 // unaligned while the other window has a word unaligned too, which it may
 // stand for ("basmati" rice against "brown" rice). An unknown word only
-// one window adds, with nothing swapped ("yo", "eli5", a brand the other
+// one window adds, with nothing swapped ("bruh", a typo, a brand the other
 // leaves out), is judged as any added word is: by the rules that read
 // where it stands, the tiers and the score.
 func (c *Checker) unmatchedName(a alignment) string {

@@ -101,15 +101,16 @@ var qualitySets = []string{
 }
 
 // unseenSets are written blind and never fitted on: everyday-d, -e and
-// -g served to develop checks once measured; everyday-f and -h were held
-// out, measured only (testdata/quality/README.md). everyday-i is reserved
-// for the next round, and no test reads it.
+// -g served to develop checks once measured; everyday-f, -h and -i were
+// held out, measured only (testdata/quality/README.md). everyday-j is
+// reserved for the next round, and no test reads it.
 var unseenSets = []string{
 	"../../testdata/quality/everyday-d.jsonl",
 	"../../testdata/quality/everyday-e.jsonl",
 	"../../testdata/quality/everyday-f.jsonl",
 	"../../testdata/quality/everyday-g.jsonl",
 	"../../testdata/quality/everyday-h.jsonl",
+	"../../testdata/quality/everyday-i.jsonl",
 }
 
 // TestCacheQuality measures the shipped defaults as a cache serves: the
@@ -122,7 +123,7 @@ var unseenSets = []string{
 // were chosen.
 func TestCacheQuality(t *testing.T) {
 	if testing.Short() {
-		t.Skip("embeds 4,800 texts")
+		t.Skip("embeds 6,000 texts")
 	}
 	if race.Enabled {
 		t.Skip("a measurement, not a concurrency test: it runs without -race (make test; CI runs it so after the race run)")
@@ -131,19 +132,21 @@ func TestCacheQuality(t *testing.T) {
 	wn := testWordNet(t)
 	// Floors measured at the defaults, with a little room (README, Cache
 	// quality): correct answers among positives, wrong answers among hits.
-	// GPTCache's nine wrong and false hits all restate the stored text's
-	// fact (its origins repeat facts): its ceiling is a regression guard.
+	// GPTCache's twelve wrong and false hits all restate the stored
+	// text's fact (its origins repeat facts): its ceiling is a regression
+	// guard.
 	floors := map[string]struct{ correct, bad float64 }{
-		gptcacheData: {0.42, 0.045},
+		gptcacheData: {0.45, 0.055},
 		"../../testdata/quality/everyday-a.jsonl": {0.53, 0.02},
-		"../../testdata/quality/everyday-b.jsonl": {0.57, 0.045},
-		"../../testdata/quality/everyday-c.jsonl": {0.49, 0.045},
+		"../../testdata/quality/everyday-b.jsonl": {0.60, 0.045},
+		"../../testdata/quality/everyday-c.jsonl": {0.51, 0.045},
 		// Guards against a regression, not a target.
-		"../../testdata/quality/everyday-d.jsonl": {0.40, 0.11},
-		"../../testdata/quality/everyday-e.jsonl": {0.26, 0.25},
-		"../../testdata/quality/everyday-f.jsonl": {0.43, 0.125},
-		"../../testdata/quality/everyday-g.jsonl": {0.42, 0.23},
-		"../../testdata/quality/everyday-h.jsonl": {0.45, 0.18},
+		"../../testdata/quality/everyday-d.jsonl": {0.47, 0.10},
+		"../../testdata/quality/everyday-e.jsonl": {0.31, 0.23},
+		"../../testdata/quality/everyday-f.jsonl": {0.47, 0.12},
+		"../../testdata/quality/everyday-g.jsonl": {0.49, 0.20},
+		"../../testdata/quality/everyday-h.jsonl": {0.49, 0.165},
+		"../../testdata/quality/everyday-i.jsonl": {0.58, 0.15},
 	}
 	for _, name := range append(slices.Clone(qualitySets), unseenSets...) {
 		set, err := semantic.ReadEvalFile(name)
