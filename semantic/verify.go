@@ -40,19 +40,20 @@ type Pair struct {
 	// (Verdict.Differs): the query most likely asks that entry's question
 	// with one thing changed, and a farther entry that only the
 	// acceptance score would serve is most likely that entry reworded (a
-	// cache that stores its misses holds both). Such a pair is served
-	// only within the distance tiers.
+	// cache that stores its misses holds both). The acceptance score then
+	// serves nothing: such a pair is served only within the distance
+	// tiers (without the score, the tiers decide every pair anyway).
 	NearerDiffers bool
 }
 
 // The checks a Checker runs, by the names eval's -without flag takes.
 const (
 	CheckNumbers    = "numbers"    // the same numbers and operators
-	CheckNegation   = "negation"   // a negation on both sides or neither
+	CheckNegation   = "negation"   // no negation on one side only of what both ask about
 	CheckQuestion   = "question"   // the same kind of answer asked for (where, how much)
 	CheckOpposites  = "opposites"  // no word against its opposite (first/last, install/uninstall)
 	CheckDirection  = "direction"  // no reversed request (miles to km / km to miles)
-	CheckNames      = "names"      // every name and unknown word has its counterpart
+	CheckNames      = "names"      // every name has its counterpart, no unknown word stands for another
 	CheckSiblings   = "siblings"   // no thing swapped for another of its kind (Paris/Lyon)
 	CheckUnits      = "units"      // no unit of measure aligned with another (minutes/hours)
 	CheckComparison = "comparison" // no comparison against another (biggest/most)

@@ -13,9 +13,11 @@ func TestTokenize(t *testing.T) {
 	}{
 		{"Don't boil it", []string{"do", "not", "boil", "it"}},
 		{"it won’t fit, can't and shan't", []string{"it", "will", "not", "fit", "can", "not", "and", "shall", "not"}},
-		{"forty-five days, twenty-one, sixty-ten", []string{"#45", "days", "#21", "#60", "#10"}},
+		{"forty-five days, forty five, twenty-one, sixty-ten, 40 five", []string{"#45", "days", "#45", "#21", "#60", "#10", "#40", "#5"}},
 		{"budget < 100 USD, >= 5, x < 5", []string{"budget", "under", "#100", "!usd", "over", "#5", "x", "#<", "#5"}},
-		{"w/o sugar, w/ ice, W/O, w/out", []string{"without", "sugar", "with", "ice", "without", "w", "out"}},
+		// Arrows, prompts and hearts bound nothing.
+		{"python 3.8 -> 3.12 => 4 >>> 2 love it <3", []string{"python", "#3.8", "#3.12", "#4", "#2", "love", "it", "#3"}},
+		{"w/o sugar, w/ ice, W/O, w/out, `w/o`", []string{"without", "sugar", "with", "ice", "without", "w", "out", "!without"}},
 		// Chat drops the apostrophe.
 		{"why dont my cookies spread, cant fix it", []string{"why", "do", "not", "my", "cookies", "spread", "can", "not", "fix", "it"}},
 		{"how to tell them apart, go to bed", []string{"how", "tell", "them", "apart", "go", "to", "bed"}},
@@ -77,6 +79,9 @@ func TestCheckerWithoutLexicon(t *testing.T) {
 		// A negation of words the other window lacks is a phrase said
 		// another way, which the other rules and the tiers weigh.
 		{"what is BATNA? i don't get it", "what is BATNA", 0.05, true, "every content word aligns"},
+		// "Sugar-free" negates the words after it wherever it stands.
+		{"Sugar-free brownie recipe", "brownie recipe", 0.05, false, `a negation on one side only: "without" before "brownie"`},
+		{"a recipe for sugar-free brownies", "a recipe for brownies", 0.05, false, `a negation on one side only: "without" before "brownies"`},
 		{"can i take ibuprofen without eating first", "can i take ibuprofen on an empty stomach", 0.1, false, `"eating first" stands where "empty stomach" does`},
 		{"yo why dont my cookies spread", "why don't my cookies spread?", 0.05, true, "every content word aligns"},
 		{"why dont my cookies spread", "why do my cookies spread", 0.02, false, "negation"},

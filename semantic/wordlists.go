@@ -62,8 +62,9 @@ var functionWords = setOf(`to from into onto with without before after above bel
 in out on off more less most least per than via both either now then again still already
 among amongst between toward towards upon across along around through throughout beside besides within despite`)
 
-// negators flip the meaning of what they touch; two windows with a
-// different number of them never match.
+// negators flip the meaning of what they touch: a negation on one side
+// only, bearing on words both windows share, rejects a pair
+// (oneSidedNegation).
 var negators = setOf(`not no never none nothing nobody neither nor cannot without`)
 
 // opposites are pairs WordNet does not hold as antonyms (or holds only for

@@ -49,9 +49,10 @@ func tokenize(text string) []token {
 				continue
 			case strings.ContainsRune("+-*/=^<>", r) && operand(text[:i], false) && operand(text[i+size:], true):
 				out = append(out, token{text: string(r), number: true})
-			case strings.ContainsRune("<>≤≥", r) && bounded(text[i+size:]):
+			case strings.ContainsRune("<>≤≥", r) && bounded(text, i, size):
 				// "budget < 100" is "under 100", not an inequality.
-				out = append(out, token{text: boundWords[r]})
+				out = append(out, token{text: boundWords[r], opens: start})
+				start = false
 			}
 			i += size
 			continue
@@ -59,20 +60,21 @@ func tokenize(text string) []token {
 		j := wordEnd(text, i)
 		n := len(out)
 		if w, k, ok := chatShorthand(text, i); ok {
-			out = append(out, token{text: w, opens: start})
+			out = append(out, token{text: w, opens: start, entity: quote != 0})
 			i, start = k, false
 			continue
 		}
-		if v, ok := hyphenatedNumber(out, text, i, j); ok {
-			// "forty-five" is one number, 45.
+		if v, ok := compoundNumber(out, text, i, j); ok {
+			// "forty-five" and "forty five" are one number, 45.
 			out[n-1].text = v
 			i = j
 			continue
 		}
 		if privative(text, i, j) && n > 0 {
 			// "visa-free" is "without a visa": the negation the other
-			// window may spell out.
-			out = slices.Insert(out, n-1, token{text: "without"})
+			// window may spell out. It opens the sentence the word did.
+			out = slices.Insert(out, n-1, token{text: "without", opens: out[n-1].opens})
+			out[n].opens = false
 			i = j
 			continue
 		}
@@ -117,9 +119,23 @@ var onlyVerbs = setOf(`be do get go make put take keep find tell give show let k
 // boundWords are the words a comparison sign before a number stands for.
 var boundWords = map[rune]string{'<': "under", '≤': "under", '>': "over", '≥': "over"}
 
-// bounded: after a comparison sign, a number follows (spaces, a currency
-// sign or a tilde between).
-func bounded(after string) bool {
+// bounded: the comparison sign at text[i:i+size] bounds the number after
+// it (spaces, a currency sign or a tilde between), and is no arrow ("3.8
+// -> 3.12", "=> 5"), prompt (">>> 2 + 2") or heart ("love it <3").
+func bounded(text string, i, size int) bool {
+	before := strings.TrimRight(text[:i], " ")
+	if before != "" && strings.ContainsRune("-=<>", rune(before[len(before)-1])) {
+		return false
+	}
+	after := text[i+size:]
+	if after != "" && strings.ContainsRune("<>", rune(after[0])) {
+		return false
+	}
+	if text[i] == '<' && strings.HasPrefix(after, "3") {
+		if next, _ := utf8.DecodeRuneInString(after[1:]); !wordRune(next) {
+			return false
+		}
+	}
 	after = strings.TrimLeft(after, " =$€£~")
 	r, _ := utf8.DecodeRuneInString(after)
 	return unicode.IsDigit(r)
@@ -128,11 +144,6 @@ func bounded(after string) bool {
 // chatShorthand reads "w/o" (without) and "w/" (with) at text[i], a word
 // of their own, and returns the word and where it ends.
 func chatShorthand(text string, i int) (string, int, bool) {
-	if i > 0 {
-		if prev, _ := utf8.DecodeLastRuneInString(text[:i]); wordRune(prev) {
-			return "", 0, false
-		}
-	}
 	rest := text[i:]
 	if len(rest) < 2 || rest[0]|0x20 != 'w' || rest[1] != '/' {
 		return "", 0, false
@@ -147,11 +158,11 @@ func chatShorthand(text string, i int) (string, int, bool) {
 	return word, end, true
 }
 
-// hyphenatedNumber: text[i:j] is a number word of one to nine hyphenated
-// to a number word of the tens right before it ("forty-five"); it returns
-// their sum.
-func hyphenatedNumber(out []token, text string, i, j int) (string, bool) {
-	if len(out) == 0 || i < 2 || text[i-1] != '-' || !unicode.IsLetter(rune(text[i-2])) {
+// compoundNumber: text[i:j] is a number word of one to nine joined, by a
+// hyphen or a space, to a number word of the tens right before it
+// ("forty-five", "forty five"); it returns their sum.
+func compoundNumber(out []token, text string, i, j int) (string, bool) {
+	if len(out) == 0 || !joined(text, i, "- ") {
 		return "", false
 	}
 	tens, err := strconv.Atoi(out[len(out)-1].text)
@@ -172,7 +183,13 @@ var unitWords = []string{"one", "two", "three", "four", "five", "six", "seven", 
 // privative: text[i:j] is "free" hyphenated to the word before it
 // ("sugar-free", "streak-free").
 func privative(text string, i, j int) bool {
-	if !strings.EqualFold(text[i:j], "free") || i < 2 || text[i-1] != '-' {
+	return strings.EqualFold(text[i:j], "free") && joined(text, i, "-")
+}
+
+// joined: the word at text[i] follows one of seps, itself right after a
+// letter ("sugar-free", "forty five").
+func joined(text string, i int, seps string) bool {
+	if i < 2 || !strings.ContainsRune(seps, rune(text[i-1])) {
 		return false
 	}
 	prev, _ := utf8.DecodeLastRuneInString(text[:i-1])

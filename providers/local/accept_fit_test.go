@@ -468,13 +468,13 @@ func TestChooseCutoff(t *testing.T) {
 		{want: 0, exact: -1, cands: []fitCand{{index: 0, f: at(0.2), right: true}}}, // score 0.95
 		{want: -1, exact: -1, cands: []fitCand{{index: 1, f: at(0.3)}}},             // 0.88
 		{want: 2, exact: -1, cands: []fitCand{{index: 2, f: at(0.5), right: true}}}, // 0.5
-		// 0.97, but after a candidate a check rejected: never the score's
-		// to serve, so it does not hold the cutoff up.
-		{want: -1, exact: -1, cands: []fitCand{{index: 3, f: at(0.15), nearerDiffers: true}}},
+		// 0.92, but after a candidate a check rejected: never the score's
+		// to serve, so no cutoff is drawn at its score.
+		{want: -1, exact: -1, cands: []fitCand{{index: 3, f: at(0.25), nearerDiffers: true}}},
 	}
 	cut := chooseCutoff(queries, m)
-	if lo, hi := m.Score(at(0.3)), m.Score(at(0.2)); cut <= lo || cut > hi {
-		t.Errorf("cutoff %v; want it above the negative's score %v and at most the first positive's %v", cut, lo, hi)
+	if lo, hi := m.Score(at(0.3)), m.Score(at(0.2)); cut != (lo+hi)/2 {
+		t.Errorf("cutoff %v; want it halfway between the negative's score %v and the first positive's %v", cut, lo, hi)
 	}
 	if r := serveAt(queries, m, cut); r.Correct != 1 || r.FalseHits != 0 {
 		t.Errorf("at the cutoff: %s", quality(r))
