@@ -162,11 +162,11 @@ func chatShorthand(text string, i int) (string, int, bool) {
 // hyphen or a space, to a number word of the tens right before it
 // ("forty-five", "forty five"); it returns their sum.
 func compoundNumber(out []token, text string, i, j int) (string, bool) {
-	if len(out) == 0 || !joined(text, i, "- ") {
+	if len(out) == 0 || !out[len(out)-1].number || !joined(text, i, "- ") {
 		return "", false
 	}
 	tens, err := strconv.Atoi(out[len(out)-1].text)
-	if err != nil || !out[len(out)-1].number || tens < 20 || tens > 90 || tens%10 != 0 {
+	if err != nil || tens < 20 || tens > 90 || tens%10 != 0 {
 		return "", false
 	}
 	unit := slices.Index(unitWords, strings.ToLower(text[i:j]))
